@@ -1,0 +1,145 @@
+# pinfold build. `make` builds build/pinfoldd, build/pinfold, build/chain-verify.
+# `make demo` and `make check` install their Debian build dependencies first.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -I. -I$(BUILD) -D_GNU_SOURCE
+LDLIBS   := -lbpf -lelf -lz -linih -lseccomp -ljansson -lcrypto
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev \
+	libinih-dev libssl-dev libjansson-dev libcmocka-dev pkg-config make gcc \
+	git python3 dpkg-dev openssl iproute2
+
+SHARED_SRC := $(wildcard policy/*.c) $(wildcard daemon/chain*.c) \
+	$(wildcard daemon/proto*.c)
+DAEMON_SRC := $(filter-out $(SHARED_SRC),$(wildcard daemon/*.c))
+CLI_SRC    := $(wildcard tools/pinfold*.c)
+VERIFY_SRC := $(wildcard tools/chain-verify*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+HEADERS    := $(wildcard bpf/*.h policy/*.h daemon/*.h tools/*.h)
+
+SHARED_OBJ := $(SHARED_SRC:%.c=$(BUILD)/obj/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+VERIFY_OBJ := $(VERIFY_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ASAN_OBJ   := $(SHARED_SRC:%.c=$(BUILD)/asan/%.o)
+ASAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
+
+.SECONDARY: $(BUILD)/pinfold.bpf.o
+.PHONY: all deps demo check unit unit-asan integration bench install clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify
+
+deps:
+	@missing=""; for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+			grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# BPF side: vmlinux.h from the running kernel's BTF, then object and skeleton.
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+		-Wno-unused-parameter -I$(BUILD) -I. -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# User space.
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(DAEMON_OBJ): $(BUILD)/pinfold.skel.h
+
+$(BUILD)/libpinfold.a: $(SHARED_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/pinfoldd: $(DAEMON_OBJ) $(BUILD)/libpinfold.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/pinfold: $(CLI_OBJ) $(BUILD)/libpinfold.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/chain-verify: $(VERIFY_OBJ) $(BUILD)/libpinfold.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests, plain and under AddressSanitizer + UBSan.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpinfold.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS) -lcmocka
+
+$(BUILD)/asan/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(BUILD)/asan/libpinfold.a: $(ASAN_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/libpinfold.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(BUILD)/asan/libpinfold.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@tests/run-units.sh $(UNIT_BIN)
+
+unit-asan: $(ASAN_BIN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run-units.sh $(ASAN_BIN)
+
+# A small program that performs one action and reports the errno, for the
+# integration tests and the demo.
+$(BUILD)/probe: tests/integration/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+integration: all $(BUILD)/probe
+	@tests/integration/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all unit unit-asan integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/probe
+	@tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/probe
+	@tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/pinfoldd $(DESTDIR)$(PREFIX)/sbin/pinfoldd
+	install -m 0755 $(BUILD)/pinfold $(BUILD)/chain-verify $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)/lib/systemd/system
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/pinfoldd.service.in \
+		> $(DESTDIR)/lib/systemd/system/pinfoldd.service
+	install -d $(DESTDIR)$(PREFIX)/share/pinfold/examples/agents.d
+	install -m 0644 policy/examples/pinfoldd.conf \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/
+	install -m 0644 policy/examples/agents.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/agents.d/
+	install -d -m 0755 $(DESTDIR)/etc/pinfold/agents.d
+
+clean:
+	rm -rf $(BUILD)

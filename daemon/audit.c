@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The records pinfoldd writes to its chain, and when they reach disk. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/pinfoldd.h"
+
+int64_t audit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* RFC 3339 in UTC with microseconds. The date and time of day change once
+ * a second, so they are formatted once a second, not once a record. */
+static void format_time(int64_t ns, char buf[32])
+{
+	static time_t cached_sec = -1;
+	static char cached[24];
+	time_t sec = ns / 1000000000;
+	long us = (long)(ns % 1000000000) / 1000;
+
+	if (sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = sec;
+	}
+	memcpy(buf, cached, 19);
+	buf[19] = '.';
+	for (int i = 25; i >= 20; i--, us /= 10)
+		buf[i] = (char)('0' + us % 10);
+	buf[26] = 'Z';
+	buf[27] = 0;
+}
+
+json_t *audit_base(struct daemon *d, const char *type)
+{
+	json_t *rec = json_object();
+	char t[32];
+
+	(void)d;
+	format_time(audit_now_ns(), t);
+	json_object_set_new_nocheck(rec, "time", json_string(t));
+	json_object_set_nocheck(rec, "type", audit_const(type));
+	return rec;
+}
+
+/* Strings that recur in every record (actions, decisions, errno names)
+ * are made once and shared by reference: a record costs fewer
+ * allocations. Keyed by the address of a string constant. */
+json_t *audit_const(const char *s)
+{
+	static struct {
+		const char *key;
+		json_t *val;
+	} slot[512];
+	size_t i = ((uintptr_t)s >> 3) % 512;
+
+	for (size_t n = 0; n < 512; n++, i = (i + 1) % 512) {
+		if (slot[i].key == s)
+			return slot[i].val;
+		if (!slot[i].key) {
+			slot[i].key = s;
+			slot[i].val = json_string(s);
+			return slot[i].val;
+		}
+	}
+	return json_string(s);
+}
+
+void audit_policy_cache(struct daemon *d)
+{
+	const struct policy *p = d->policy;
+	char buf[PATH_MAX + 32];
+
+	for (size_t i = 0; i < d->nrule_json; i++)
+		json_decref(d->rule_json[i]);
+	free(d->rule_json);
+	json_decref(d->policy_json);
+	d->policy_json = json_string(p->hash_hex);
+	d->rule_json = calloc(p->nrules + 1, sizeof(json_t *));
+	d->nrule_json = d->rule_json ? p->nrules + 1 : 0;
+	if (!d->rule_json)
+		return;
+	d->rule_json[0] = json_string("default-deny");
+	for (size_t i = 0; i < p->nrules; i++) {
+		snprintf(buf, sizeof(buf), "%s:%d", p->rules[i].file, p->rules[i].line);
+		d->rule_json[i + 1] = json_string(buf);
+	}
+}
+
+json_t *audit_rule(struct daemon *d, uint32_t id)
+{
+	return id < d->nrule_json ? d->rule_json[id] : d->rule_json[0];
+}
+
+int audit_open(struct daemon *d)
+{
+	char dir[PATH_MAX], err[512];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/audit", d->state_dir);
+	r = chain_open(dir, &d->chain, err, sizeof(err));
+	if (r)
+		log_error("%s", err);
+	return r;
+}
+
+/* A record that cannot be appended is not dropped quietly: the daemon says
+ * so. Durable storage of every record is the chain's job; this only
+ * reports. */
+void audit_record(struct daemon *d, json_t *rec)
+{
+	int64_t r;
+
+	if (!rec) {
+		log_error("cannot build an audit record: out of memory");
+		return;
+	}
+	r = chain_append(d->chain, rec);
+	if (r < 0)
+		log_error("cannot append audit record: %s", strerror((int)-r));
+	else
+		d->chain_dirty = true;
+	json_decref(rec);
+}
+
+void audit_flush(struct daemon *d, bool sync)
+{
+	int r;
+
+	if (!d->chain_dirty && !sync)
+		return;
+	r = chain_flush(d->chain, sync);
+	if (r)
+		log_error("cannot write '%s': %s", chain_path(d->chain), strerror(-r));
+	else if (sync)
+		d->chain_dirty = false;
+}

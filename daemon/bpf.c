@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loading pinfold's BPF programs: open, set knobs, load, attach, each step
+ * reported with its error code.
+ *
+ * The cgroup programs are attached to <cg2>/pinfold with the plain
+ * BPF_PROG_ATTACH interface rather than a link, so that they stay in force
+ * if the daemon dies: agents keep their network restrictions until a new
+ * daemon replaces the programs, and a clean stop detaches them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "daemon/pinfoldd.h"
+#include "pinfold.skel.h"
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf's own lines start with "libbpf: ". Its debug output is
+	 * long; it shows only at -vv. */
+	if (level == LIBBPF_DEBUG && log_verbose < 2)
+		return 0;
+	if (level == LIBBPF_INFO && log_verbose < 1)
+		return 0;
+	fprintf(stderr, "pinfoldd: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct cg_attach {
+	struct bpf_program *(*prog)(struct pinfold_bpf *s);
+	enum bpf_attach_type type;
+	const char *name;
+};
+
+static struct bpf_program *p_connect4(struct pinfold_bpf *s) { return s->progs.connect4; }
+static struct bpf_program *p_connect6(struct pinfold_bpf *s) { return s->progs.connect6; }
+static struct bpf_program *p_sendmsg4(struct pinfold_bpf *s) { return s->progs.sendmsg4; }
+static struct bpf_program *p_sendmsg6(struct pinfold_bpf *s) { return s->progs.sendmsg6; }
+
+static const struct cg_attach cg_progs[] = {
+	{ p_connect4, BPF_CGROUP_INET4_CONNECT, "connect4" },
+	{ p_connect6, BPF_CGROUP_INET6_CONNECT, "connect6" },
+	{ p_sendmsg4, BPF_CGROUP_UDP4_SENDMSG, "sendmsg4" },
+	{ p_sendmsg6, BPF_CGROUP_UDP6_SENDMSG, "sendmsg6" },
+};
+#define N_CG_PROGS (int)(sizeof(cg_progs) / sizeof(cg_progs[0]))
+
+/* Programs a previous daemon left attached (it died, or is being
+ * replaced) are detached only after ours are in place, so the subtree is
+ * never without a connect filter. */
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+static void detach_stale(struct daemon *d, enum bpf_attach_type type, int ours)
+{
+	__u32 ids[64], n = 64, flags = 0, mine = prog_id(ours);
+
+	if (bpf_prog_query(d->cgroot_fd, type, 0, &flags, ids, &n))
+		return;
+	for (__u32 i = 0; i < n; i++) {
+		int fd;
+
+		if (ids[i] == mine)
+			continue;
+		fd = bpf_prog_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		if (!bpf_prog_detach2(fd, d->cgroot_fd, type))
+			log_info("detached stale program id %u from '%s'", ids[i], d->cgroot);
+		close(fd);
+	}
+}
+
+static int attach_cgroup_progs(struct daemon *d)
+{
+	d->cg_prog_fds = calloc(N_CG_PROGS, sizeof(int));
+	if (!d->cg_prog_fds)
+		return -ENOMEM;
+	for (int i = 0; i < N_CG_PROGS; i++) {
+		int fd = bpf_program__fd(cg_progs[i].prog(d->skel));
+
+		if (bpf_prog_attach(fd, d->cgroot_fd, cg_progs[i].type, BPF_F_ALLOW_MULTI)) {
+			int r = -errno;
+
+			log_error("cannot attach %s to '%s': %s", cg_progs[i].name, d->cgroot,
+				  strerror(errno));
+			return r;
+		}
+		d->cg_prog_fds[d->ncg_progs++] = fd;
+		detach_stale(d, cg_progs[i].type, fd);
+	}
+	return 0;
+}
+
+int bpf_setup(struct daemon *d)
+{
+	uint64_t seed;
+	int r;
+
+	libbpf_set_print(libbpf_log);
+	d->skel = pinfold_bpf__open();
+	if (!d->skel) {
+		log_error("cannot open BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)audit_now_ns();
+	d->skel->rodata->hash_seed = seed;
+	if (d->ringbuf_bytes)
+		bpf_map__set_max_entries(d->skel->maps.events, d->ringbuf_bytes);
+
+	r = pinfold_bpf__load(d->skel);
+	if (r) {
+		log_error("cannot load BPF programs: %s", strerror(-r));
+		return r;
+	}
+	r = pinfold_bpf__attach(d->skel);
+	if (r) {
+		log_error("cannot attach BPF tracing programs: %s", strerror(-r));
+		return r;
+	}
+	r = attach_cgroup_progs(d);
+	if (r)
+		return r;
+
+	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), event_handle, d, NULL);
+	if (!d->rb) {
+		r = -errno;
+		log_error("cannot set up the BPF ring buffer: %s", strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+void bpf_teardown(struct daemon *d)
+{
+	for (int i = 0; i < d->ncg_progs; i++)
+		if (bpf_prog_detach2(d->cg_prog_fds[i], d->cgroot_fd, cg_progs[i].type))
+			log_warn("cannot detach %s: %s", cg_progs[i].name, strerror(errno));
+	free(d->cg_prog_fds);
+	d->cg_prog_fds = NULL;
+	d->ncg_progs = 0;
+	ring_buffer__free(d->rb);
+	d->rb = NULL;
+	pinfold_bpf__destroy(d->skel);
+	d->skel = NULL;
+}
+
+int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id)
+{
+	struct session_info si = { .session_id = session, .agent_id = agent_id };
+
+	if (bpf_map__update_elem(d->skel->maps.sessions, &cgid, sizeof(cgid), &si, sizeof(si),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void bpf_session_del(struct daemon *d, uint64_t cgid)
+{
+	bpf_map__delete_elem(d->skel->maps.sessions, &cgid, sizeof(cgid), 0);
+}
+
+static void net_rules_clear(struct daemon *d)
+{
+	struct bpf_map *m = d->skel->maps.net_rules;
+	struct net_key k, next;
+
+	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
+		k = next;
+		if (bpf_map__delete_elem(m, &k, sizeof(k), 0))
+			break;
+	}
+}
+
+int bpf_load_net_rules(struct daemon *d, const struct policy *p)
+{
+	struct bpf_map *m = d->skel->maps.net_rules;
+
+	net_rules_clear(d);
+	for (size_t i = 0; i < p->nagents; i++) {
+		const struct agent *a = &p->agents[i];
+		struct net_entry *t = NULL;
+		struct diag dg = { 0 };
+		int n = agent_net_table(a, &t, &dg);
+
+		if (n < 0) {
+			for (size_t j = 0; j < dg.n; j++)
+				log_error("%s", dg.msgs[j]);
+			diag_free(&dg);
+			return -EINVAL;
+		}
+		for (int j = 0; j < n; j++) {
+			struct net_key k = { .prefixlen = 32 + t[j].prefix, .agent_id = a->id };
+
+			memcpy(k.addr, t[j].addr, 16);
+			if (bpf_map__update_elem(m, &k, sizeof(k), &t[j].value,
+						 sizeof(t[j].value), BPF_ANY)) {
+				int r = -errno;
+
+				log_error("cannot load network rule for agent '%s': %s", a->name,
+					  strerror(errno));
+				free(t);
+				return r;
+			}
+		}
+		free(t);
+	}
+	return 0;
+}
+
+int bpf_ring_fd(struct daemon *d)
+{
+	return ring_buffer__epoll_fd(d->rb);
+}
+
+int bpf_consume(struct daemon *d)
+{
+	return ring_buffer__consume(d->rb);
+}
+
+int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t *deduped)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum[STAT_MAX] = { 0 };
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(uint64_t));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < STAT_MAX; k++) {
+		if (bpf_map__lookup_elem(d->skel->maps.stats, &k, sizeof(k), vals,
+					 sizeof(uint64_t) * ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum[k] += vals[c];
+	}
+	free(vals);
+	*seen = sum[STAT_SEEN];
+	*dropped = sum[STAT_DROPPED];
+	*deduped = sum[STAT_DEDUPED];
+	return 0;
+}

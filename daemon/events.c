@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * From kernel events to decision records.
+ *
+ * Member names are string literals, so they are set with jansson's
+ * _nocheck calls, which skip re-validating their UTF-8 on every record;
+ * values are always checked.
+ *
+ * The kernel has already enforced each action (Landlock for files and
+ * exec, the cgroup programs for connect) by the time its event arrives;
+ * this code names the rule behind the outcome and writes it to the chain.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "daemon/pinfoldd.h"
+
+static const char *errno_name(int ret)
+{
+	const char *n;
+
+	if (ret >= 0)
+		return "ok";
+	n = strerrorname_np(-ret);
+	return n ? n : "error";
+}
+
+/*
+ * The path the kernel acted on. dir[] holds path components from the
+ * kernel's dentries, last first (see bpf/events.h): with EV_F_RESOLVED they
+ * are the file itself, with EV_F_BASE the directory a relative path began
+ * in. Returns NULL when the path cannot be known (relative, and the kernel
+ * gave no base), and then the decision rests on the kernel's outcome.
+ */
+static const char *resolved_path(const char *path, const char *dir, size_t dlen,
+				 uint16_t flags, char *out, size_t outlen)
+{
+	size_t o = 0;
+	const char *end = dir + dlen;
+
+	if (!(flags & (EV_F_RESOLVED | EV_F_BASE)))
+		return path[0] == '/' ? path : NULL;
+	if (flags & EV_F_DIR_TRUNC)
+		return NULL;
+
+	/* Components come last first: place each before the ones after it by
+	 * writing from the end of a scratch buffer. */
+	char tmp[PATH_MAX];
+	size_t t = sizeof(tmp);
+
+	tmp[--t] = 0;
+	while (dir < end) {
+		size_t n = strnlen(dir, end - dir);
+
+		if (n + 1 > t)
+			return NULL;
+		t -= n;
+		memcpy(tmp + t, dir, n);
+		tmp[--t] = '/';
+		dir += n + 1;
+	}
+	if (t == sizeof(tmp) - 1)
+		tmp[--t] = '/';
+	o = snprintf(out, outlen, "%s", tmp + t);
+	if ((flags & EV_F_BASE) && path[0] != '/')
+		o = snprintf(out, outlen, "%s/%s", tmp + t, path);
+	return o < outlen ? out : NULL;
+}
+
+/* Names are bytes, not text: one that is not valid UTF-8 is kept whole as
+ * hex beside a readable version, never altered or dropped. */
+static void set_name(json_t *rec, const char *key, const char *name)
+{
+	json_t *v = json_string(name);
+	char hexkey[64];
+
+	if (v) {
+		json_object_set_new(rec, key, v);
+		return;
+	}
+	size_t n = strlen(name);
+	char *hex = malloc(n * 2 + 1), *lossy = malloc(n + 1);
+
+	if (!hex || !lossy) {
+		free(hex);
+		free(lossy);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sprintf(hex + i * 2, "%02x", (unsigned char)name[i]);
+		lossy[i] = (unsigned char)name[i] < 0x80 ? name[i] : '?';
+	}
+	lossy[n] = 0;
+	json_object_set_new(rec, key, json_string(lossy));
+	snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
+	json_object_set_new(rec, hexkey, json_string(hex));
+	free(hex);
+	free(lossy);
+}
+
+static json_t *decision_base(struct daemon *d, struct session *s, const struct ev_hdr *h,
+			     const char *action)
+{
+	json_t *rec = audit_base(d, "decision");
+
+	json_object_set_new_nocheck(rec, "session", json_integer((json_int_t)s->id));
+	json_object_set_nocheck(rec, "agent", s->agent_json);
+	json_object_set_new_nocheck(rec, "pid", json_integer(h->pid));
+	json_object_set_new_nocheck(rec, "uid", json_integer(h->uid));
+	json_object_set_nocheck(rec, "action", audit_const(action));
+	return rec;
+}
+
+/*
+ * Outcome, decision and rule of a file or exec action. A refusal by the
+ * kernel is a denial even when the path as written falls under a grant (a
+ * symlink or bind mount led elsewhere, or Unix permissions refused); an
+ * action the kernel let through was inside a grant once resolved. Any
+ * other failure (ENOENT, say) was not a decision of the kernel's, and the
+ * policy's answer for the path stands.
+ */
+static bool set_outcome(struct daemon *d, json_t *rec, int ret, bool granted, uint32_t rule)
+{
+	bool refused = ret == -EACCES || ret == -EPERM;
+	bool deny = refused || (ret < 0 && !granted);
+	const char *why = NULL;
+
+	if (refused && granted)
+		why = "kernel: resolved path or permissions outside the grant";
+	else if (ret >= 0 && !granted)
+		why = "kernel: resolved path inside a grant";
+	json_object_set_nocheck(rec, "outcome", audit_const(errno_name(ret)));
+	json_object_set_nocheck(rec, "decision", audit_const(deny ? "deny" : "allow"));
+	json_object_set_nocheck(rec, "rule", why ? audit_const(why) : audit_rule(d, rule));
+	return deny;
+}
+
+/*
+ * Where an absolute path leads now: its longest prefix that exists,
+ * resolved by realpath(3), with the rest appended as written. A failed
+ * open (ENOENT, say) comes with no path resolved by the kernel, and read
+ * lexically a path can mean another place than the kernel walks to: on
+ * Debian "/lib/x86_64-linux-gnu/../lib/x" is /usr/lib/lib/x, not
+ * /lib/lib/x. Only the explanation of an action that already failed
+ * rests on this, never an allow.
+ */
+static const char *physical_path(const char *path, char *out, size_t outlen)
+{
+	char head[PATH_MAX], real[PATH_MAX];
+	size_t cut = strlen(path);
+	int n;
+
+	if (path[0] != '/' || cut >= sizeof(head))
+		return NULL;
+	memcpy(head, path, cut + 1);
+	while (!realpath(cut ? head : "/", real)) {
+		if (cut == 0)
+			return NULL;
+		while (cut > 0 && head[--cut] != '/')
+			;
+		head[cut] = 0;
+	}
+	/* path + cut is empty or starts with '/'. */
+	n = snprintf(out, outlen, "%s%s", strcmp(real, "/") || !path[cut] ? real : "",
+		     path + cut);
+	return n >= 0 && (size_t)n < outlen ? out : NULL;
+}
+
+/* The rule named is the grant that covers the resolved path, if any. */
+static void record_path_decision(struct daemon *d, struct session *s, const struct ev_hdr *h,
+				 const char *action, const char *path, const char *abs,
+				 unsigned access, const char *access_name)
+{
+	uint32_t rule = 0;
+	char phys[PATH_MAX];
+	bool granted = abs && grants_check_path(s->grants, abs, access, &rule);
+	json_t *rec = decision_base(d, s, h, action);
+
+	/* Only a denial is looked at again, so that the common miss inside a
+	 * grant (a header search path, say) costs no system call; a path that
+	 * reads as granted but leads elsewhere is judged as written. */
+	if (!granted && abs && h->ret < 0 && h->ret != -EACCES && h->ret != -EPERM &&
+	    !(h->flags & EV_F_RESOLVED) && physical_path(abs, phys, sizeof(phys)) &&
+	    grants_check_path(s->grants, phys, access, &rule)) {
+		granted = true;
+		abs = phys;
+	}
+
+	set_name(rec, "object", path);
+	if (abs && strcmp(abs, path))
+		set_name(rec, "resolved", abs);
+	if (access_name)
+		json_object_set_nocheck(rec, "access", audit_const(access_name));
+	if (set_outcome(d, rec, h->ret, granted, rule))
+		s->denials++;
+	if (h->flags & EV_F_TRUNCATED)
+		json_object_set_new_nocheck(rec, "truncated", json_true());
+	json_object_set_nocheck(rec, "policy", d->policy_json);
+	audit_record(d, rec);
+}
+
+static void handle_open(struct daemon *d, struct session *s, const struct ev_open *e)
+{
+	unsigned acc = 0;
+	const char *name, *abs;
+	int mode = e->flags & O_ACCMODE;
+	char buf[PATH_MAX];
+
+	if (e->flags & O_PATH) {
+		name = "path";
+	} else if (mode == O_RDWR) {
+		acc = ACC_READ | ACC_WRITE;
+		name = "read-write";
+	} else if (mode == O_WRONLY || (e->flags & (O_CREAT | O_TRUNC))) {
+		acc = ACC_WRITE | (mode == O_RDONLY ? ACC_READ : 0);
+		name = mode == O_RDONLY ? "read-write" : "write";
+	} else {
+		acc = ACC_READ;
+		name = "read";
+	}
+	abs = resolved_path(e->data, e->data + e->path_len, e->dir_len, e->h.flags, buf,
+			    sizeof(buf));
+	record_path_decision(d, s, &e->h, "open", e->data, abs, acc, name);
+}
+
+static json_t *args_json(const char *p, size_t len)
+{
+	json_t *a = json_array();
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = strnlen(p + i, len - i);
+
+		json_t *v = json_stringn(p + i, n);
+
+		/* An argument that is not UTF-8 is kept as hex. */
+		if (!v) {
+			char hex[2 * EV_ARGS_MAX + 1];
+
+			for (size_t k = 0; k < n && k < EV_ARGS_MAX; k++)
+				sprintf(hex + 2 * k, "%02x", (unsigned char)p[i + k]);
+			hex[2 * (n < EV_ARGS_MAX ? n : EV_ARGS_MAX)] = 0;
+			v = json_pack("{s:s}", "hex", hex);
+		}
+		json_array_append_new(a, v);
+		i += n + 1;
+	}
+	return a;
+}
+
+static void handle_exec(struct daemon *d, struct session *s, const struct ev_exec *e,
+			size_t avail)
+{
+	size_t dlen = e->dir_len, args_at = (size_t)e->path_len + dlen;
+	char buf[PATH_MAX];
+	const char *abs = args_at <= avail ? resolved_path(e->data, e->data + e->path_len, dlen,
+							   e->h.flags, buf, sizeof(buf))
+					   : NULL;
+	uint32_t rule = 0;
+	bool granted = abs && grants_check_path(s->grants, abs, ACC_EXEC, &rule);
+	json_t *rec = decision_base(d, s, &e->h, "exec");
+
+	set_name(rec, "object", e->data);
+	if (abs && strcmp(abs, e->data))
+		set_name(rec, "resolved", abs);
+	if (e->args_len && args_at < avail)
+		json_object_set_new_nocheck(rec, "args",
+				    args_json(e->data + args_at,
+					      e->args_len < avail - args_at ? e->args_len
+									: avail - args_at));
+	if (e->ppid)
+		json_object_set_new_nocheck(rec, "ppid", json_integer(e->ppid));
+	if (set_outcome(d, rec, e->h.ret, granted, rule))
+		s->denials++;
+	if (e->h.flags & EV_F_TRUNCATED)
+		json_object_set_new_nocheck(rec, "truncated", json_true());
+	json_object_set_nocheck(rec, "policy", d->policy_json);
+	audit_record(d, rec);
+}
+
+static void format_addr(const struct ev_connect *e, char *buf, size_t len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char a[INET6_ADDRSTRLEN];
+
+	if (!memcmp(e->addr, mapped, 12)) {
+		inet_ntop(AF_INET, e->addr + 12, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, e->port);
+	} else {
+		inet_ntop(AF_INET6, e->addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, e->port);
+	}
+}
+
+static void handle_connect(struct daemon *d, struct session *s, const struct ev_connect *e)
+{
+	bool denied = e->h.flags & EV_F_DENIED;
+	json_t *rec = decision_base(d, s, &e->h, e->h.flags & EV_F_UDP ? "sendto" : "connect");
+	char obj[80];
+
+	format_addr(e, obj, sizeof(obj));
+	json_object_set_new_nocheck(rec, "object", json_string(obj));
+	json_object_set_nocheck(rec, "family", audit_const(e->family == AF_INET ? "inet" : "inet6"));
+	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
+	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
+	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? 0 : e->rule));
+	json_object_set_nocheck(rec, "policy", d->policy_json);
+	if (denied)
+		s->denials++;
+	audit_record(d, rec);
+}
+
+int event_handle(void *ctx, void *data, size_t len)
+{
+	struct daemon *d = ctx;
+	const struct ev_hdr *h = data;
+	struct session *s;
+
+	if (len < sizeof(*h))
+		return 0;
+	s = session_find_cgroup(d, h->cgroup_id);
+	if (!s) {
+		log_debug("event type %u from unknown cgroup %llu", h->type,
+			  (unsigned long long)h->cgroup_id);
+		return 0;
+	}
+	s->events++;
+	switch (h->type) {
+	/* The ring buffer is mapped read-only: a record whose string is not
+	 * terminated inside it is malformed and skipped, not mended. */
+	case EV_OPEN:
+		if (len > offsetof(struct ev_open, data) &&
+		    memchr(((struct ev_open *)data)->data, 0, len - offsetof(struct ev_open, data)))
+			handle_open(d, s, data);
+		break;
+	case EV_EXEC:
+		if (len > offsetof(struct ev_exec, data) &&
+		    memchr(((struct ev_exec *)data)->data, 0, len - offsetof(struct ev_exec, data)))
+			handle_exec(d, s, data, len - offsetof(struct ev_exec, data));
+		break;
+	case EV_CONNECT:
+		if (len >= sizeof(struct ev_connect))
+			handle_connect(d, s, data);
+		break;
+	case EV_FORK:
+	case EV_EXIT:
+		/* Process lifetimes are counted, not chained: they decide
+		 * nothing, and the session records bound them. */
+		break;
+	}
+	return 0;
+}
+
+void events_check_loss(struct daemon *d)
+{
+	uint64_t seen, dropped, deduped;
+	json_t *rec;
+
+	if (bpf_read_stats(d, &seen, &dropped, &deduped) || dropped <= d->dropped_seen)
+		return;
+	rec = audit_base(d, "loss");
+	json_object_set_new_nocheck(rec, "count", json_integer((json_int_t)(dropped - d->dropped_seen)));
+	json_object_set_new_nocheck(rec, "total", json_integer((json_int_t)dropped));
+	json_object_set_new_nocheck(rec, "reason", json_string("ring buffer full"));
+	log_warn("%llu events lost: the ring buffer was full",
+		 (unsigned long long)(dropped - d->dropped_seen));
+	d->dropped_seen = dropped;
+	audit_record(d, rec);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pinfoldd's internal interfaces: the daemon state and the modules that
+ * share it (cgroups, BPF, launching, events, control socket).
+ */
+#ifndef PINFOLD_PINFOLDD_H
+#define PINFOLD_PINFOLDD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "daemon/chain.h"
+#include "policy/policy.h"
+
+#define PINFOLD_VERSION "0.1.0"
+
+struct ring_buffer;
+struct pinfold_bpf;
+
+/* One agent session: a cgroup, the command's main process, the client
+ * that asked for it. */
+struct session {
+	uint64_t id;
+	uint64_t cgroup_id;
+	char *agent;		/* name, owned */
+	json_t *agent_json;	/* the same, for records */
+	uint32_t agent_id;	/* id in the policy it was started under */
+	struct grants *grants;	/* bound path grants, for explanations */
+	char *cgroup_path;	/* absolute, owned */
+	char *workspace;
+	uid_t uid;		/* the agent's uid */
+	uid_t dispatcher_uid;
+	pid_t pid;		/* main process */
+	int pidfd;
+	int client_fd;		/* -1 once the client is gone */
+	bool exited;		/* main process reaped */
+	bool ending;		/* cgroup.kill sent, waiting to rmdir */
+	int status;		/* wait status of the main process */
+	uint64_t events, denials;
+	struct session *next;
+};
+
+struct daemon {
+	/* options */
+	const char *config_dir;
+	const char *state_dir;
+	const char *socket_path;
+	int verbose;
+	uint32_t ringbuf_bytes;	/* 0: the built-in size */
+
+	/* state */
+	struct policy *policy;
+	struct chain *chain;
+	char cg2[4096];		/* cgroup v2 mount point */
+	char cgroot[4096];	/* <cg2>/pinfold */
+	int cgroot_fd;
+	int landlock_abi;
+	struct pinfold_bpf *skel;
+	struct ring_buffer *rb;
+	int *cg_prog_fds;	/* attached to cgroot, detached at stop */
+	int ncg_progs;
+	int listen_fd;
+	int epfd;
+	int sigfd;
+	struct session *sessions;
+	uint64_t next_session;
+	uint64_t dropped_seen;	/* ring buffer drops already recorded */
+	int64_t realtime_offset_ns;
+	json_t *policy_json;	/* see audit_policy_cache */
+	json_t **rule_json;
+	size_t nrule_json;
+	bool chain_dirty;
+	bool stopping;
+	char hostname[256];
+};
+
+/* What an epoll event's data names: a tag in the high half, the fd in the
+ * low half. */
+enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD };
+int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events);
+
+/* log.c: stderr logging; success is quiet unless -v. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int log_verbose;
+
+/* cgroup.c */
+int cgroup_find_v2(char *out, size_t outlen);
+int cgroup_setup_root(struct daemon *d);
+int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
+			  char **path, uint64_t *cgid);
+int cgroup_kill(const char *path);
+int cgroup_remove(const char *path);
+void cgroup_teardown_root(struct daemon *d);
+
+/* bpf.c */
+int bpf_setup(struct daemon *d);
+void bpf_teardown(struct daemon *d);
+int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id);
+void bpf_session_del(struct daemon *d, uint64_t cgid);
+int bpf_load_net_rules(struct daemon *d, const struct policy *p);
+int bpf_ring_fd(struct daemon *d);
+int bpf_consume(struct daemon *d);
+int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t *deduped);
+
+/* sandbox.c: Landlock and seccomp for a session's first process. */
+int landlock_probe_abi(void);
+int landlock_build(int abi, const struct grants *g, char *err, size_t errlen);
+int sandbox_apply_child(int ruleset_fd);
+
+/* session.c */
+struct session *session_find_cgroup(struct daemon *d, uint64_t cgid);
+struct session *session_find_pidfd(struct daemon *d, int pidfd);
+struct run_request {
+	const char *agent;
+	const char *workspace;	/* NULL: the agent's default */
+	char **argv;
+	char **envp;
+	int fds[3];
+	uid_t dispatcher_uid;
+	pid_t dispatcher_pid;
+	int client_fd;
+};
+struct session *session_start(struct daemon *d, const struct run_request *r,
+			      char *err, size_t errlen);
+void session_reap(struct daemon *d, struct session *s);
+void session_client_gone(struct daemon *d, struct session *s);
+void session_signal(struct daemon *d, struct session *s, int sig);
+void session_tick(struct daemon *d);
+void session_stop_all(struct daemon *d);
+
+/* uids.c */
+int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);
+
+/* events.c */
+int event_handle(void *ctx, void *data, size_t len);
+void events_check_loss(struct daemon *d);
+
+/* audit.c: records the daemon writes. */
+int audit_open(struct daemon *d);
+void audit_record(struct daemon *d, json_t *rec);
+void audit_flush(struct daemon *d, bool sync);
+int64_t audit_now_ns(void);
+json_t *audit_base(struct daemon *d, const char *type);
+/* A shared JSON string for a string constant; borrowed, add with
+ * json_object_set. */
+json_t *audit_const(const char *s);
+/* The policy hash and "file:line" of each rule as shared JSON strings,
+ * remade at each policy load. audit_rule(d, 0) is "default-deny". */
+void audit_policy_cache(struct daemon *d);
+json_t *audit_rule(struct daemon *d, uint32_t id);
+
+/* control.c */
+int control_listen(struct daemon *d);
+void control_accept(struct daemon *d);
+void control_client(struct daemon *d, int fd, uint32_t events);
+void control_send_exit(struct daemon *d, struct session *s);
+
+#endif

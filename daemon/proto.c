@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/proto.h"
+
+int proto_send(int sock, json_t *msg, const int *fds, int nfds)
+{
+	char buf[PROTO_MSG_MAX];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * PROTO_FDS_MAX)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+	size_t len;
+	ssize_t n;
+
+	len = json_dumpb(msg, buf, sizeof(buf), JSON_COMPACT);
+	if (len == 0 || len > sizeof(buf))
+		return -EMSGSIZE;
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		struct cmsghdr *c;
+
+		if (nfds > PROTO_FDS_MAX)
+			return -EINVAL;
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_fds(int *fds, int *nfds)
+{
+	for (int i = 0; i < *nfds; i++)
+		close(fds[i]);
+	*nfds = 0;
+}
+
+/* Take the descriptors out of the control message; any beyond what the
+ * caller can hold are closed so a hostile client cannot leak them in. */
+static void take_fds(struct msghdr *mh, int *fds, int *nfds)
+{
+	*nfds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int n, *p;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		p = (int *)CMSG_DATA(c);
+		for (int i = 0; i < n; i++) {
+			if (*nfds < PROTO_FDS_MAX)
+				fds[(*nfds)++] = p[i];
+			else
+				close(p[i]);
+		}
+	}
+}
+
+int proto_recv(int sock, json_t **msg, int *fds, int *nfds)
+{
+	static char buf[PROTO_MSG_MAX + 1];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * PROTO_FDS_MAX * 2)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = { 0 };
+	json_error_t jerr;
+	ssize_t n;
+
+	*msg = NULL;
+	*nfds = 0;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	take_fds(&mh, fds, nfds);
+	if (n == 0) {
+		close_fds(fds, nfds);
+		return -EPIPE;
+	}
+	if ((size_t)n > PROTO_MSG_MAX || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		close_fds(fds, nfds);
+		return -EMSGSIZE;
+	}
+
+	*msg = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*msg || !json_is_object(*msg)) {
+		json_decref(*msg);
+		*msg = NULL;
+		close_fds(fds, nfds);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int proto_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The static restrictions of a session's first process, inherited by all
+ * its descendants and impossible to drop: a Landlock ruleset built from the
+ * agent's path grants, a seccomp filter against escape syscalls, and
+ * no_new_privs.
+ *
+ * The ruleset is built by the daemon, which opens each granted path itself,
+ * so nothing the agent controls takes part in resolving a rule.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "daemon/compat.h"
+#include "daemon/pinfoldd.h"
+
+#define FS_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define FS_WRITE_FILE (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
+#define FS_WRITE_DIR                                                                   \
+	(LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |              \
+	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |                  \
+	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |                \
+	 LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_REFER)
+/* Rights that apply to a regular file; the others exist only beneath a
+ * directory and the kernel refuses them on a file rule. */
+#define FS_FILE_RIGHTS                                                                 \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |                  \
+	 LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                \
+	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+int landlock_probe_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi < 0 ? -errno : (int)abi;
+}
+
+/* Everything the kernel can restrict at this ABI is handled, so whatever
+ * the policy does not grant is denied. Making device nodes is handled and
+ * never granted. */
+static uint64_t handled_fs(int abi)
+{
+	uint64_t h = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+
+	if (abi >= 2)
+		h |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		h |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		h |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	return h;
+}
+
+static uint64_t grant_rights(unsigned access)
+{
+	uint64_t r = 0;
+
+	if (access & ACC_READ)
+		r |= FS_READ;
+	if (access & ACC_WRITE)
+		r |= FS_WRITE_FILE | FS_WRITE_DIR | LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	/* The kernel opens a program for reading to execute it. */
+	if (access & ACC_EXEC)
+		r |= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE;
+	return r;
+}
+
+static int add_path_rule(int rfd, const struct bound_path *bp, uint64_t handled)
+{
+	struct landlock_path_beneath_attr pb = { 0 };
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(bp->path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		/* A grant for a path that does not exist yet gives nothing
+		 * now; it is not an error, since a workspace file may be
+		 * created later beneath another grant. */
+		log_debug("grant '%s' names no existing path, skipped", bp->path);
+		return 0;
+	}
+	pb.parent_fd = fd;
+	pb.allowed_access = grant_rights(bp->access) & handled;
+	if (!fstat(fd, &st) && !S_ISDIR(st.st_mode))
+		pb.allowed_access &= FS_FILE_RIGHTS;
+	if (pb.allowed_access &&
+	    syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int landlock_build(int abi, const struct grants *g, char *err, size_t errlen)
+{
+	struct pf_landlock_ruleset_attr attr = { .handled_access_fs = handled_fs(abi) };
+	size_t attr_size = sizeof(uint64_t);
+	int rfd;
+
+	/* From ABI 6 the agent also may not signal processes outside its
+	 * domain (pinfoldd, the dispatcher) nor reach abstract unix sockets
+	 * created outside it. */
+	if (abi >= 6) {
+		attr.scoped = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
+		attr_size = sizeof(attr);
+	}
+	rfd = syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+	if (rfd < 0) {
+		snprintf(err, errlen, "landlock_create_ruleset: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < g->npaths; i++) {
+		int r = add_path_rule(rfd, &g->paths[i], attr.handled_access_fs);
+
+		if (r) {
+			snprintf(err, errlen, "landlock rule for '%s': %s", g->paths[i].path,
+				 strerror(-r));
+			close(rfd);
+			return r;
+		}
+	}
+	return rfd;
+}
+
+/* Syscalls an agent never needs and that lead out of the sandbox or into
+ * the kernel's attack surface. They fail with EPERM. */
+static const int denied_syscalls[] = {
+	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+	SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(mount), SCMP_SYS(umount2),
+	SCMP_SYS(pivot_root), SCMP_SYS(chroot), SCMP_SYS(unshare), SCMP_SYS(setns),
+	SCMP_SYS(init_module), SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+	SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load), SCMP_SYS(add_key),
+	SCMP_SYS(request_key), SCMP_SYS(keyctl), SCMP_SYS(open_by_handle_at),
+	SCMP_SYS(name_to_handle_at), SCMP_SYS(userfaultfd), SCMP_SYS(fsopen),
+	SCMP_SYS(fsconfig), SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(move_mount),
+	SCMP_SYS(open_tree), SCMP_SYS(mount_setattr), SCMP_SYS(swapon), SCMP_SYS(swapoff),
+	SCMP_SYS(reboot), SCMP_SYS(acct), SCMP_SYS(quotactl), SCMP_SYS(iopl),
+	SCMP_SYS(ioperm), SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+	SCMP_SYS(io_uring_register), SCMP_SYS(kcmp), SCMP_SYS(pidfd_getfd),
+	SCMP_SYS(syslog), SCMP_SYS(vhangup), SCMP_SYS(settimeofday),
+	SCMP_SYS(clock_settime), SCMP_SYS(clock_adjtime), SCMP_SYS(adjtimex),
+	SCMP_SYS(lookup_dcookie), SCMP_SYS(process_madvise),
+};
+
+static const uint64_t clone_ns_flags[] = {
+	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+	CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,
+};
+
+static int seccomp_build(scmp_filter_ctx *out)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r = 0;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* Syscalls of any other ABI (i386 through int 0x80, x32) kill the
+	 * process: the filter only speaks the native one. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	/* A binary tree of syscall numbers, not a linear list: the filter
+	 * runs on every syscall of every agent process. */
+	if (!r)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	for (size_t i = 0; !r && i < sizeof(denied_syscalls) / sizeof(denied_syscalls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied_syscalls[i], 0);
+
+	/* clone3 passes its flags in memory, which a filter cannot read, so
+	 * it answers ENOSYS and libc falls back to clone, whose flags it can. */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* One rule per namespace flag: rules on one syscall are or-ed. */
+	for (size_t i = 0; !r && i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i],
+					     clone_ns_flags[i]));
+	if (r) {
+		seccomp_release(ctx);
+		return r;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int sandbox_apply_child(int ruleset_fd)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0))
+		return -errno;
+	r = seccomp_build(&ctx);
+	if (r)
+		return r;
+	r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Agent sessions: starting a command inside its session cgroup with the
+ * agent's restrictions, and ending it.
+ *
+ * The first process is made with clone3(CLONE_INTO_CGROUP), so it is in the
+ * session cgroup from its first instruction, and it applies Landlock,
+ * seccomp and its unprivileged uid before it execs the agent's command.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/sched.h>
+
+#include "daemon/compat.h"
+#include "daemon/pinfoldd.h"
+
+extern char **environ;
+
+/* Variables that hand the agent the dispatcher's credentials or session
+ * services; the agent gets its own identity instead. */
+static const char *const env_dropped[] = {
+	"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO", "KRB5CCNAME",
+	"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "XAUTHORITY", "SUDO_USER",
+	"SUDO_UID", "SUDO_GID", "SUDO_COMMAND", "HOME", "USER", "LOGNAME", "PWD",
+	"OLDPWD", "MAIL", "SHELL", "PATH", "TMPDIR", NULL,
+};
+
+/* The dispatcher's PATH names its own directories, which the agent may
+ * not even see; the agent gets the system's, and its workspace for
+ * temporary files. */
+#define AGENT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+
+struct session *session_find_cgroup(struct daemon *d, uint64_t cgid)
+{
+	static struct session *last;
+
+	/* Events come in bursts from one session: try the last hit first. */
+	if (last && last->cgroup_id == cgid) {
+		for (struct session *s = d->sessions; s; s = s->next)
+			if (s == last)
+				return s;
+	}
+	for (struct session *s = d->sessions; s; s = s->next) {
+		if (s->cgroup_id == cgid) {
+			last = s;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+struct session *session_find_pidfd(struct daemon *d, int pidfd)
+{
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->pidfd == pidfd)
+			return s;
+	return NULL;
+}
+
+static bool env_is_dropped(const char *kv)
+{
+	for (int i = 0; env_dropped[i]; i++) {
+		size_t n = strlen(env_dropped[i]);
+
+		if (!strncmp(kv, env_dropped[i], n) && kv[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+static char **env_build(char **in, const char *home, const char *user, const char *ws,
+			const char *agent, uint64_t id)
+{
+	size_t n = 0, k = 0;
+	char **out;
+
+	while (in && in[n])
+		n++;
+	out = calloc(n + 10, sizeof(char *));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!env_is_dropped(in[i]))
+			out[k++] = strdup(in[i]);
+	out[k++] = strdup(AGENT_PATH);
+	if (asprintf(&out[k++], "HOME=%s", home) < 0 ||
+	    asprintf(&out[k++], "USER=%s", user) < 0 ||
+	    asprintf(&out[k++], "LOGNAME=%s", user) < 0 ||
+	    asprintf(&out[k++], "PWD=%s", ws) < 0 ||
+	    asprintf(&out[k++], "TMPDIR=%s", ws) < 0 ||
+	    asprintf(&out[k++], "PINFOLD_AGENT=%s", agent) < 0 ||
+	    asprintf(&out[k++], "PINFOLD_SESSION=%llu", (unsigned long long)id) < 0)
+		out[k - 1] = NULL;
+	return out;
+}
+
+static void env_free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* mkdir -p, each made directory owned by root and 0755, except the last,
+ * which is the agent's own. */
+static int workspace_prepare(const char *ws, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (ws[0] != '/' || strlen(ws) >= sizeof(p)) {
+		snprintf(err, errlen, "workspace '%s' is not an absolute path", ws);
+		return -EINVAL;
+	}
+	strcpy(p, ws);
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		if (mkdir(p, 0755) && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create '%s': %s", p, strerror(errno));
+			return -errno;
+		}
+		/* The agent must be able to walk down to its workspace. */
+		if (stat(p, &st) || (!(st.st_mode & S_IXOTH) && st.st_uid != uid)) {
+			snprintf(err, errlen, "agent uid %u cannot reach workspace '%s': '%s' is "
+				 "mode %04o", (unsigned)uid, ws, p, st.st_mode & 07777);
+			return -EACCES;
+		}
+		*s = '/';
+	}
+	if (!mkdir(p, 0700)) {
+		if (chown(p, uid, gid)) {
+			snprintf(err, errlen, "cannot chown workspace '%s': %s", p,
+				 strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	if (errno != EEXIST || lstat(p, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "workspace '%s' is not a directory", p);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != uid) {
+		snprintf(err, errlen, "workspace '%s' belongs to uid %u, not the agent's uid %u",
+			 p, (unsigned)st.st_uid, (unsigned)uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+struct launch {
+	char **argv;
+	char **envp;
+	const char *workspace;
+	int fds[3];
+	int ruleset_fd;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Moves the descriptors the child keeps above everything else, so the
+ * dup2 calls that follow cannot clobber one another. */
+static int child_fds(struct launch *L)
+{
+	int hi[3];
+
+	for (int i = 0; i < 3; i++) {
+		hi[i] = fcntl(L->fds[i], F_DUPFD_CLOEXEC, 100 + i);
+		if (hi[i] < 0)
+			return -1;
+	}
+	L->ruleset_fd = fcntl(L->ruleset_fd, F_DUPFD_CLOEXEC, 110);
+	if (L->ruleset_fd < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (dup2(hi[i], i) < 0)
+			return -1;
+	syscall(SYS_close_range, 3, (unsigned)L->ruleset_fd - 1, 0);
+	syscall(SYS_close_range, (unsigned)L->ruleset_fd + 1, ~0U, 0);
+	return 0;
+}
+
+static int child_creds(const struct launch *L)
+{
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+			return -1;
+	if (setgroups(0, NULL) || setresgid(L->gid, L->gid, L->gid) ||
+	    setresuid(L->uid, L->uid, L->uid))
+		return -1;
+	/* A uid change from root clears the capability sets; make sure. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+static void __attribute__((noreturn)) child_run(struct launch *L)
+{
+	sigset_t all;
+	const char *step;
+	int r;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+
+	step = "descriptors";
+	if (child_fds(L))
+		goto fail;
+	setsid();
+	step = "credentials";
+	if (child_creds(L))
+		goto fail;
+	step = "workspace";
+	if (chdir(L->workspace))
+		goto fail;
+	step = "sandbox";
+	r = sandbox_apply_child(L->ruleset_fd);
+	if (r) {
+		errno = -r;
+		goto fail;
+	}
+	close(L->ruleset_fd);
+	/* execvp searches the PATH of environ, so the agent's environment must
+	 * be in place first. */
+	environ = L->envp;
+	execvp(L->argv[0], L->argv);
+	dprintf(2, "pinfold: cannot run '%s': %s\n", L->argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+fail:
+	dprintf(2, "pinfold: cannot start session (%s): %s\n", step, strerror(errno));
+	_exit(126);
+}
+
+static pid_t spawn_into_cgroup(struct launch *L, int cgfd, int *pidfd)
+{
+	struct clone_args ca = {
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cgfd,
+	};
+	pid_t pid = syscall(SYS_clone3, &ca, sizeof(ca));
+
+	if (pid == 0)
+		child_run(L);
+	return pid;
+}
+
+static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
+{
+	struct passwd *pw;
+
+	if (a->home)
+		return a->home;
+	pw = getpwuid(uid);
+	return pw && pw->pw_dir ? pw->pw_dir : ws;
+}
+
+static void session_free(struct session *s)
+{
+	grants_free(s->grants);
+	free(s->agent);
+	json_decref(s->agent_json);
+	free(s->cgroup_path);
+	free(s->workspace);
+	free(s);
+}
+
+static json_t *argv_json(char **argv)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; argv[i]; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	return a;
+}
+
+static void record_start(struct daemon *d, struct session *s, char **argv)
+{
+	json_t *rec = audit_base(d, "session-start");
+
+	json_object_set_new(rec, "session", json_integer((json_int_t)s->id));
+	json_object_set_new(rec, "agent", json_string(s->agent));
+	json_object_set_new(rec, "uid", json_integer(s->uid));
+	json_object_set_new(rec, "dispatcher_uid", json_integer(s->dispatcher_uid));
+	json_object_set_new(rec, "pid", json_integer(s->pid));
+	json_object_set_new(rec, "cmd", argv_json(argv));
+	json_object_set_new(rec, "workspace", json_string(s->workspace));
+	json_object_set_new(rec, "cgroup", json_string(s->cgroup_path));
+	json_object_set_new(rec, "policy", json_string(d->policy->hash_hex));
+	audit_record(d, rec);
+}
+
+struct session *session_start(struct daemon *d, const struct run_request *r, char *err,
+			      size_t errlen)
+{
+	const struct agent *a = policy_agent(d->policy, r->agent);
+	struct launch L = { .argv = r->argv };
+	struct diag dg = { 0 };
+	struct session *s;
+	char wsbuf[PATH_MAX], *pw_name, uidname[32];
+	struct passwd *pw;
+	int cgfd, rc;
+
+	if (!a) {
+		snprintf(err, errlen, "unknown agent '%s'", r->agent);
+		return NULL;
+	}
+	if (!a->enabled) {
+		snprintf(err, errlen, "agent '%s' is disabled (%s)", a->name, a->file);
+		return NULL;
+	}
+	if (!r->argv || !r->argv[0]) {
+		snprintf(err, errlen, "no command given");
+		return NULL;
+	}
+	if (uid_for_agent(d, a, &L.uid, &L.gid)) {
+		snprintf(err, errlen, "no uid available for agent '%s'", a->name);
+		return NULL;
+	}
+
+	if (r->workspace)
+		snprintf(wsbuf, sizeof(wsbuf), "%s", r->workspace);
+	else if (a->workspace)
+		snprintf(wsbuf, sizeof(wsbuf), "%s", a->workspace);
+	else
+		snprintf(wsbuf, sizeof(wsbuf), "%s/workspaces/%s", d->state_dir, a->name);
+	if (workspace_prepare(wsbuf, L.uid, L.gid, err, errlen))
+		return NULL;
+	L.workspace = wsbuf;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->id = chain_next_seq(d->chain);
+	s->agent = strdup(a->name);
+	s->agent_json = json_string(a->name);
+	s->agent_id = a->id;
+	s->workspace = strdup(wsbuf);
+	s->uid = L.uid;
+	s->dispatcher_uid = r->dispatcher_uid;
+	s->client_fd = r->client_fd;
+	s->pidfd = -1;
+	s->grants = grants_bind(a, wsbuf, agent_home(a, L.uid, wsbuf), &dg);
+	for (size_t i = 0; i < dg.n; i++)
+		log_warn("%s", dg.msgs[i]);
+	diag_free(&dg);
+	if (!s->grants) {
+		snprintf(err, errlen, "cannot bind the grants of agent '%s'", a->name);
+		goto fail_free;
+	}
+
+	L.ruleset_fd = landlock_build(d->landlock_abi, s->grants, err, errlen);
+	if (L.ruleset_fd < 0)
+		goto fail_free;
+	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
+	if (rc) {
+		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
+			 strerror(-rc));
+		goto fail_ruleset;
+	}
+	rc = bpf_session_add(d, s->cgroup_id, s->id, a->id);
+	if (rc) {
+		snprintf(err, errlen, "cannot register session in the kernel: %s", strerror(-rc));
+		goto fail_cgroup;
+	}
+
+	pw = getpwuid(L.uid);
+	snprintf(uidname, sizeof(uidname), "pinfold-%u", (unsigned)L.uid);
+	pw_name = pw ? pw->pw_name : uidname;
+	L.envp = env_build(r->envp, agent_home(a, L.uid, wsbuf), pw_name, wsbuf, a->name, s->id);
+	memcpy(L.fds, r->fds, sizeof(L.fds));
+	cgfd = open(s->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0 || !L.envp) {
+		snprintf(err, errlen, "cannot open session cgroup '%s': %s", s->cgroup_path,
+			 strerror(errno));
+		goto fail_map;
+	}
+	s->pid = spawn_into_cgroup(&L, cgfd, &s->pidfd);
+	rc = errno;
+	close(cgfd);
+	env_free(L.envp);
+	close(L.ruleset_fd);
+	if (s->pid < 0) {
+		snprintf(err, errlen, "cannot start the session's first process: %s",
+			 strerror(rc));
+		goto fail_map_noenv;
+	}
+
+	s->next = d->sessions;
+	d->sessions = s;
+	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
+	record_start(d, s, r->argv);
+	audit_flush(d, true);
+	log_debug("session %llu (agent %s): started pid %d as uid %u in '%s'",
+		  (unsigned long long)s->id, s->agent, s->pid, (unsigned)s->uid,
+		  s->cgroup_path);
+	return s;
+
+fail_map:
+	env_free(L.envp);
+	if (cgfd >= 0)
+		close(cgfd);
+fail_map_noenv:
+	bpf_session_del(d, s->cgroup_id);
+fail_cgroup:
+	cgroup_remove(s->cgroup_path);
+fail_ruleset:
+	if (L.ruleset_fd >= 0)
+		close(L.ruleset_fd);
+fail_free:
+	session_free(s);
+	return NULL;
+}
+
+static void record_end(struct daemon *d, struct session *s, const char *why)
+{
+	json_t *rec = audit_base(d, "session-end");
+
+	json_object_set_new(rec, "session", json_integer((json_int_t)s->id));
+	json_object_set_new(rec, "agent", json_string(s->agent));
+	if (WIFEXITED(s->status))
+		json_object_set_new(rec, "exit", json_integer(WEXITSTATUS(s->status)));
+	else if (WIFSIGNALED(s->status))
+		json_object_set_new(rec, "signal", json_integer(WTERMSIG(s->status)));
+	json_object_set_new(rec, "reason", json_string(why));
+	json_object_set_new(rec, "events", json_integer((json_int_t)s->events));
+	json_object_set_new(rec, "denials", json_integer((json_int_t)s->denials));
+	audit_record(d, rec);
+}
+
+/* Whatever the command left running in its session ends with it, as
+ * with a systemd scope: the session is the unit of authority. */
+static void session_end(struct daemon *d, struct session *s, const char *why)
+{
+	if (s->ending)
+		return;
+	s->ending = true;
+	cgroup_kill(s->cgroup_path);
+	bpf_consume(d);
+	record_end(d, s, why);
+	audit_flush(d, true);
+}
+
+void session_reap(struct daemon *d, struct session *s)
+{
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PIDFD, s->pidfd, &si, WEXITED | WNOHANG) || si.si_pid == 0)
+		return;
+	s->exited = true;
+	s->status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
+					     : W_EXITCODE(0, si.si_status);
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
+	close(s->pidfd);
+	s->pidfd = -1;
+	session_end(d, s, "command exited");
+	control_send_exit(d, s);
+}
+
+void session_client_gone(struct daemon *d, struct session *s)
+{
+	s->client_fd = -1;
+	if (!s->exited)
+		session_end(d, s, "client disconnected");
+}
+
+void session_signal(struct daemon *d, struct session *s, int sig)
+{
+	(void)d;
+	if (!s->exited && sig > 0 && sig < NSIG)
+		kill(-s->pid, sig);
+}
+
+/* Removes sessions whose cgroup has emptied. rmdir fails with EBUSY while
+ * any process is left, which is the test. */
+void session_tick(struct daemon *d)
+{
+	struct session **pp = &d->sessions;
+
+	while (*pp) {
+		struct session *s = *pp;
+
+		if (s->ending && s->exited && !cgroup_remove(s->cgroup_path)) {
+			bpf_consume(d);
+			bpf_session_del(d, s->cgroup_id);
+			*pp = s->next;
+			session_free(s);
+			continue;
+		}
+		pp = &s->next;
+	}
+}
+
+void session_stop_all(struct daemon *d)
+{
+	for (struct session *s = d->sessions; s; s = s->next) {
+		if (s->pidfd >= 0)
+			session_reap(d, s);
+		session_end(d, s, "daemon stopping");
+	}
+}

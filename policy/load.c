@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * policy_load(): find the files, read and hash each, and run inih over it
+ * with a reader that counts lines.
+ *
+ * Debian's libinih is built without INI_HANDLER_LINENO, so the handler is
+ * told no line number; the reader below is the only one that knows it, and
+ * at handler time its count is the line being handled. The same reader
+ * keeps inih from ever seeing a line longer than its buffer, which inih 55
+ * would otherwise split and parse as two lines.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/policy_int.h"
+#include "policy/readfile.h"
+
+#define CONF_NAME "pinfoldd.conf"
+#define AGENTS_DIR "agents.d"
+/* Policy files are small; a larger one is a mistake, not a policy. */
+#define FILE_MAX (1 << 20)
+/* inih reports one syntax error per pass, so each costs a parse. */
+#define SYNTAX_ERRORS_MAX 50
+#define AGENT_NAME_MAX 32
+
+void load_error(struct loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int rc;
+
+	l->nerr++;
+	va_start(ap, fmt);
+	rc = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		l->oom = true;
+		return;
+	}
+	if (line > 0)
+		diag_add(l->d, "%s:%d: %s", l->file, line, msg);
+	else
+		diag_add(l->d, "%s: %s", l->file, msg);
+	free(msg);
+}
+
+void *load_realloc(struct loader *l, void *ptr, size_t n, size_t size)
+{
+	void *p = NULL;
+
+	if (size && n <= SIZE_MAX / size)
+		p = realloc(ptr, n * size);
+	if (!p)
+		l->oom = true;
+	return p;
+}
+
+char *load_strdup(struct loader *l, const char *s)
+{
+	char *c = strdup(s);
+
+	if (!c)
+		l->oom = true;
+	return c;
+}
+
+/* Whether the line just read is one inih must not see; says why once. */
+static bool line_withheld(struct loader *l, const char *line, size_t n,
+			  int num)
+{
+	size_t text = n && line[n - 1] == '\n' ? n - 1 : n;
+
+	if (l->next_bad < l->nbad && l->bad[l->next_bad] == l->line) {
+		l->next_bad++;
+		if (!l->dry)
+			load_error(l, l->line, "syntax error");
+		return true;
+	}
+	if (num < 3 || text > (size_t)num - 2) {
+		if (!l->dry)
+			load_error(l, l->line, "line longer than %d bytes",
+				   num - 2);
+		return true;
+	}
+	if (memchr(line, '\0', n)) {
+		if (!l->dry)
+			load_error(l, l->line, "NUL byte in line");
+		return true;
+	}
+	return false;
+}
+
+/* Note where a section header is, as inih will judge it: an indented
+ * "[" right after a key continues that key's value instead. */
+static void note_header(struct loader *l, const char *line, size_t n)
+{
+	size_t i = 0;
+
+	if (l->line == 1 && n >= 3 && !memcmp(line, "\xef\xbb\xbf", 3))
+		i = 3;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i < n && line[i] == '[' && (i == 0 || !l->had_key)) {
+		l->header_line = l->line;
+		l->had_key = false;
+	}
+}
+
+static char *buf_reader(char *str, int num, void *stream)
+{
+	struct loader *l = stream;
+	const char *line = l->buf + l->pos;
+	const char *nl;
+	size_t n;
+
+	/* inih's buffer always holds more; the check keeps strcpy() safe. */
+	if (l->pos >= l->len || num < 2)
+		return NULL;
+	nl = memchr(line, '\n', l->len - l->pos);
+	n = nl ? (size_t)(nl - line) + 1 : l->len - l->pos;
+	l->pos += n;
+	l->line++;
+	if (line_withheld(l, line, n, num)) {
+		strcpy(str, "\n");
+		return str;
+	}
+	note_header(l, line, n);
+	memcpy(str, line, n);
+	str[n] = '\0';
+	return str;
+}
+
+static int run_inih(struct loader *l)
+{
+	l->pos = 0;
+	l->line = 0;
+	l->next_bad = 0;
+	l->header_line = 0;
+	l->had_key = false;
+	l->section[0] = '\0';
+	l->section_line = 0;
+	l->section_known = false;
+	memset(l->seen, 0, sizeof(l->seen));
+	return ini_parse_stream(buf_reader, l, keys_handler, l);
+}
+
+/* inih returns only the first syntax error's line, so parse again with
+ * each one found withheld until none is left. */
+static void find_syntax_errors(struct loader *l)
+{
+	int *bad, rc;
+
+	l->nbad = 0;
+	l->dry = true;
+	while (l->nbad < SYNTAX_ERRORS_MAX) {
+		rc = run_inih(l);
+		if (rc < 0)
+			l->oom = true;
+		if (rc <= 0 || (l->nbad && rc <= l->bad[l->nbad - 1]))
+			break;
+		bad = load_realloc(l, l->bad, l->nbad + 1, sizeof(*bad));
+		if (!bad)
+			break;
+		l->bad = bad;
+		l->bad[l->nbad++] = rc;
+	}
+	l->dry = false;
+}
+
+static void parse_file(struct loader *l, const struct schema *schema,
+		       struct agent *agent, const char *buf, size_t len)
+{
+	int rc;
+
+	l->schema = schema;
+	l->agent = agent;
+	l->buf = buf;
+	l->len = len;
+	find_syntax_errors(l);
+	rc = run_inih(l);
+	if (rc > 0)
+		load_error(l, rc, "syntax error (more may follow, not listed)");
+	else if (rc < 0)
+		l->oom = true;
+}
+
+/*
+ * Read l->file (name within dirfd) whole. Returns 0, 1 when it does not
+ * exist and may be missing, or -1 after reporting why it cannot be read.
+ */
+static int read_file(struct loader *l, int dirfd, const char *name,
+		     bool optional, char **buf, size_t *len)
+{
+	int rc = readfile_at(dirfd, name, FILE_MAX, buf, len);
+
+	if (rc == -ENOENT && optional)
+		return 1;
+	if (rc == READFILE_NOT_REGULAR)
+		load_error(l, 0, "not a regular file");
+	else if (rc == READFILE_TOO_LARGE)
+		load_error(l, 0, "larger than %d bytes", FILE_MAX);
+	else if (rc < 0)
+		load_error(l, 0, "%s", strerror(-rc));
+	return rc < 0 ? -1 : 0;
+}
+
+static void hash_add(struct loader *l, EVP_MD_CTX *md, const char *buf,
+		     size_t len)
+{
+	if (md && hash_file(md, l->file, buf, len) < 0)
+		load_error(l, 0, "SHA-256 failed");
+}
+
+static void load_daemon_conf(struct loader *l, int cfd, EVP_MD_CTX *md)
+{
+	size_t len;
+	char *buf;
+
+	l->file = CONF_NAME;
+	if (read_file(l, cfd, CONF_NAME, true, &buf, &len))
+		return;
+	hash_add(l, md, buf, len);
+	parse_file(l, &schema_daemon, NULL, buf, len);
+	free(buf);
+}
+
+static bool agent_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > AGENT_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+static struct agent *agent_new(struct loader *l, const char *name,
+			       size_t namelen, const char *file)
+{
+	struct policy *p = l->p;
+	struct agent *agents, *a;
+
+	agents = load_realloc(l, p->agents, p->nagents + 1, sizeof(*agents));
+	if (!agents)
+		return NULL;
+	p->agents = agents;
+	a = &agents[p->nagents++];
+	memset(a, 0, sizeof(*a));
+	a->id = (uint32_t)p->nagents;
+	a->name = strndup(name, namelen);
+	a->file = load_strdup(l, file);
+	a->enabled = true;
+	if (!a->name)
+		l->oom = true;
+	return a;
+}
+
+static void load_agent_file(struct loader *l, int afd, const char *name,
+			    EVP_MD_CTX *md)
+{
+	size_t stem = strlen(name) - 4, len;
+	struct agent *a;
+	char *rel, *buf;
+
+	if (asprintf(&rel, AGENTS_DIR "/%s", name) < 0) {
+		l->oom = true;
+		return;
+	}
+	l->file = rel;
+	if (!agent_name_ok(name, stem)) {
+		load_error(l, 0, "bad agent name '%.*s': names match "
+			   "[a-z0-9][a-z0-9_-]{0,31}", (int)stem, name);
+	} else if (read_file(l, afd, name, false, &buf, &len) == 0) {
+		hash_add(l, md, buf, len);
+		a = agent_new(l, name, stem, rel);
+		if (a) {
+			l->file = a->file ? a->file : rel;
+			parse_file(l, &schema_agent, a, buf, len);
+		}
+		free(buf);
+	}
+	l->file = NULL;
+	free(rel);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.ini names in dir, sorted by byte value. Dot files are skipped:
+ * editors leave lock and backup files there. */
+static void list_agent_files(struct loader *l, DIR *dir, char ***out,
+			     size_t *n)
+{
+	struct dirent *de;
+	char **names = NULL, **grown;
+	size_t len;
+
+	*n = 0;
+	for (;;) {
+		errno = 0;
+		de = readdir(dir);
+		if (!de)
+			break;
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 5 ||
+		    strcmp(de->d_name + len - 4, ".ini"))
+			continue;
+		grown = load_realloc(l, names, *n + 1, sizeof(*names));
+		if (!grown)
+			break;
+		names = grown;
+		names[*n] = load_strdup(l, de->d_name);
+		if (!names[*n])
+			break;
+		(*n)++;
+	}
+	if (!de && errno)
+		load_error(l, 0, "%s", strerror(errno));
+	if (*n)
+		qsort(names, *n, sizeof(*names), name_cmp);
+	*out = names;
+}
+
+static void load_agents(struct loader *l, int cfd, EVP_MD_CTX *md)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *dir;
+	int afd;
+
+	l->file = AGENTS_DIR;
+	afd = openat(cfd, AGENTS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (afd < 0 && errno == ENOENT)
+		return;
+	dir = afd < 0 ? NULL : fdopendir(afd);
+	if (!dir) {
+		load_error(l, 0, "%s", strerror(errno));
+		if (afd >= 0)
+			close(afd);
+		return;
+	}
+	list_agent_files(l, dir, &names, &n);
+	for (i = 0; i < n; i++) {
+		load_agent_file(l, dirfd(dir), names[i], md);
+		free(names[i]);
+	}
+	free(names);
+	closedir(dir);
+}
+
+static void load_all(struct loader *l, const char *config_dir)
+{
+	EVP_MD_CTX *md = hash_begin();
+	int cfd;
+
+	l->file = config_dir;
+	if (!md)
+		load_error(l, 0, "SHA-256 is not available from OpenSSL");
+	cfd = open(config_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0) {
+		load_error(l, 0, "%s", strerror(errno));
+	} else {
+		load_daemon_conf(l, cfd, md);
+		load_agents(l, cfd, md);
+		close(cfd);
+	}
+	l->file = config_dir;
+	if (md && hash_end(md, l->p->hash, l->p->hash_hex) < 0)
+		load_error(l, 0, "SHA-256 failed");
+}
+
+int policy_load(const char *config_dir, struct policy **out, struct diag *d)
+{
+	struct loader l = { .d = d };
+
+	l.p = calloc(1, sizeof(*l.p));
+	if (!l.p) {
+		diag_add(d, "%s: out of memory", config_dir);
+		return -1;
+	}
+	l.p->conf.uid_lo = 61184;
+	l.p->conf.uid_hi = 61439;
+	l.p->conf.fsync_interval_ms = 10;
+	load_all(&l, config_dir);
+	free(l.bad);
+	if (l.oom) {
+		l.file = config_dir;
+		load_error(&l, 0, "out of memory");
+	}
+	if (l.nerr) {
+		policy_free(l.p);
+		return -1;
+	}
+	*out = l.p;
+	return 0;
+}
+
+static void agent_free(struct agent *a)
+{
+	size_t i;
+
+	free(a->name);
+	free(a->file);
+	free(a->description);
+	free(a->home);
+	free(a->workspace);
+	for (i = 0; i < a->npaths; i++)
+		free(a->paths[i].pattern);
+	free(a->paths);
+	free(a->nets);
+}
+
+void policy_free(struct policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nagents; i++)
+		agent_free(&p->agents[i]);
+	free(p->agents);
+	for (i = 0; i < p->nrules; i++) {
+		free(p->rules[i].file);
+		free(p->rules[i].text);
+	}
+	free(p->rules);
+	free(p);
+}
+
+const struct agent *policy_agent(const struct policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; p && name && i < p->nagents; i++)
+		if (p->agents[i].name && !strcmp(p->agents[i].name, name))
+			return &p->agents[i];
+	return NULL;
+}
+
+const struct rule *policy_rule(const struct policy *p, uint32_t id)
+{
+	if (!p || id == 0 || id > p->nrules)
+		return NULL;
+	return &p->rules[id - 1];
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# make bench: pinfold's cost, measured side by side in one run.
+#
+# 1. Lua 5.4 builds as the same unprivileged uid, alternately without and
+#    under pinfoldd (observing and enforcing), PAIRS times; prints the median
+#    of the per-pair time ratios and their spread, and the events seen and
+#    dropped during the builds.
+# 2. An event storm: an agent opens distinct files and makes distinct
+#    connects as fast as it can; prints events per second seen, decided and
+#    chained end to end, and events dropped.
+#
+# Figures come from this run only; the machine is shared, so the ratio of
+# each pair (run back to back) is what counts, not absolute times.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd -P)
+build=$repo/build
+pairs=${PAIRS:-7}
+opens=${STORM_OPENS:-200000}
+connects=${STORM_CONNECTS:-20000}
+cache=${PINFOLD_CACHE:-$build/cache}
+tmp=$(mktemp -d /tmp/pinfold-bench.XXXXXX)
+chmod 0755 "$tmp"
+daemon_pid=
+
+cleanup() {
+	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+		kill -TERM "$daemon_pid"
+		wait "$daemon_pid" || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+
+tree=$("$repo/tests/integration/lua-source.sh" "$cache/lua")
+mkdir -p "$tmp/etc/agents.d" "$tmp/storm"
+cp "$build/probe" "$tmp/probe"
+chmod 0755 "$tmp/probe"
+cp -a "$tree" "$tmp/lua-src"
+chmod -R a+rX "$tmp/lua-src"
+
+cat >"$tmp/etc/agents.d/bench.ini" <<EOF
+[agent]
+description = builds Lua for the benchmark
+
+[exec]
+allow = /usr/bin
+allow = /usr/lib/gcc
+allow = /usr/libexec
+allow = /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+allow = \${workspace}
+
+[files]
+read = /usr
+read = /etc
+read = /dev/null
+read = /dev/urandom
+read = $tmp/lua-src
+read = \${workspace}
+write = \${workspace}
+write = /dev/null
+EOF
+
+cat >"$tmp/etc/agents.d/storm.ini" <<EOF
+[agent]
+description = generates events as fast as it can
+
+[exec]
+allow = $tmp/probe
+allow = /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+
+[files]
+read = /usr
+read = /etc
+read = $tmp/storm
+
+[network]
+connect = 127.0.0.1/32 *
+EOF
+
+sock=$tmp/pinfoldd.sock
+"$build/pinfoldd" --config-dir "$tmp/etc" --state-dir "$tmp/state" --socket "$sock" \
+	2>"$tmp/pinfoldd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || { cat "$tmp/pinfoldd.log" >&2; exit 1; }
+pf() { "$build/pinfold" --socket "$sock" "$@"; }
+
+counters() { pf status | awk '/^events/ { print $2, $4 }'; }
+now_ns() { date +%s%N; }
+
+# The workspace the daemon gives the agent, and a copy of the tree in it;
+# the plain builds use their own copy, owned by the same uid.
+pf run --agent bench --workspace "$tmp/ws" -- cp -a "$tmp/lua-src" lua
+uid=$(stat -c %u "$tmp/ws")
+cp -a "$tmp/lua-src" "$tmp/plain"
+chown -R "$uid:$uid" "$tmp/plain"
+as_uid() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
+
+plain_build() {
+	as_uid make -s -C "$tmp/plain" clean >/dev/null
+	local t0; t0=$(now_ns)
+	as_uid make -s -C "$tmp/plain" linux -j2 >/dev/null 2>&1
+	echo $(( $(now_ns) - t0 ))
+}
+pinfold_build() {
+	pf run --agent bench --workspace "$tmp/ws" -- make -s -C lua clean >/dev/null
+	local t0; t0=$(now_ns)
+	pf run --agent bench --workspace "$tmp/ws" -- make -s -C lua linux -j2 >/dev/null 2>&1
+	echo $(( $(now_ns) - t0 ))
+}
+
+bench_build() {
+	echo "== Lua 5.4 build, $pairs pairs (without / under pinfold, order alternating)"
+	read -r seen0 dropped0 < <(counters)
+	ratios=()
+	for i in $(seq "$pairs"); do
+		if [ $((i % 2)) = 1 ]; then
+			a=$(plain_build); b=$(pinfold_build)
+		else
+			b=$(pinfold_build); a=$(plain_build)
+		fi
+		ratios+=("$(python3 -c "print($b / $a)")")
+		printf '  pair %d: %.2f s without, %.2f s under pinfold, ratio %.3f\n' "$i" \
+			"$(python3 -c "print($a/1e9)")" "$(python3 -c "print($b/1e9)")" "${ratios[-1]}"
+	done
+	read -r seen1 dropped1 < <(counters)
+	python3 - "${ratios[@]}" <<-'EOF'
+	import statistics, sys
+	r = sorted(float(x) for x in sys.argv[1:])
+	print(f"  median ratio {statistics.median(r):.3f} (spread {r[0]:.3f} to {r[-1]:.3f})")
+	EOF
+	echo "  events during the builds: $((seen1 - seen0)) seen, $((dropped1 - dropped0)) dropped"
+}
+
+bench_storm() {
+	echo "== event storm: $opens distinct opens, then $connects distinct connects"
+	read -r seen0 dropped0 < <(counters)
+	chain=$tmp/state/audit/chain.jsonl
+	before=$(wc -l <"$chain")
+	t0=$(now_ns)
+	pf run --agent storm --workspace "$tmp/storm-ws" -- "$tmp/probe" openstorm "$tmp/storm" "$opens" \
+		>/dev/null || true
+	pf run --agent storm --workspace "$tmp/storm-ws" -- "$tmp/probe" connectstorm "$connects" \
+		>/dev/null || true
+	# Every event is chained once the second session's end record is there.
+	for _ in $(seq 600); do
+		n=$(grep -c '"session-end"' "$chain" || true)
+		[ "$n" -ge "$(( $(grep -c '"session-start"' "$chain") ))" ] && break
+		sleep 0.1
+	done
+	t1=$(now_ns)
+	read -r seen1 dropped1 < <(counters)
+	after=$(wc -l <"$chain")
+	python3 - "$chain" "$before" "$t0" "$t1" "$((seen1 - seen0))" "$((dropped1 - dropped0))" <<-'EOF'
+	import json, sys
+	path, skip, t0, t1, seen, dropped = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
+	decided = 0
+	for i, line in enumerate(open(path)):
+	    if i >= skip and json.loads(line).get("type") == "decision":
+	        decided += 1
+	secs = (t1 - t0) / 1e9
+	print(f"  {seen} events seen, {decided} decided and chained in {secs:.2f} s: "
+	      f"{decided / secs:,.0f} events/s end to end, {dropped} dropped")
+	EOF
+	"$build/chain-verify" -q "$tmp/state/audit" && echo "  chain verified"
+}
+
+[ "$pairs" -gt 0 ] && bench_build
+bench_storm

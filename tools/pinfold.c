@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* pinfold: the command line of pinfold. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/proto.h"
+#include "tools/pinfold.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pinfold [--socket PATH] [-v] COMMAND [ARGS]\n"
+		"commands:\n"
+		"  run --agent NAME [--workspace DIR] -- CMD [ARGS...]\n"
+		"                     run CMD as agent NAME under its policy\n"
+		"  status             what pinfoldd enforces, its sessions and counters\n"
+		"exit status: that of CMD for run; %d when pinfold itself fails\n",
+		EXIT_PINFOLD);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct cli c = { .socket_path = PROTO_DEFAULT_SOCKET };
+	int o;
+
+	/* "+" stops at the first non-option: the rest is the subcommand's. */
+	while ((o = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'S': c.socket_path = optarg; break;
+		case 'v': c.verbose++; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0;
+	if (!strcmp(argv[0], "run"))
+		return cmd_run(&c, argc, argv);
+	if (!strcmp(argv[0], "status"))
+		return cmd_status(&c, argc, argv);
+	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);
+	usage(stderr);
+	return 2;
+}

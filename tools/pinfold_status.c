@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* pinfold status: what pinfoldd enforces, its sessions, its counters. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/proto.h"
+#include "tools/pinfold.h"
+
+static int recv_reply(int sock, json_t **m)
+{
+	struct pollfd p = { sock, POLLIN, 0 };
+	int fds[PROTO_FDS_MAX], nfds, r;
+
+	do {
+		if (poll(&p, 1, 10000) <= 0)
+			return -ETIMEDOUT;
+		r = proto_recv(sock, m, fds, &nfds);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+	} while (r == -EAGAIN);
+	return r;
+}
+
+static void print_status(json_t *m)
+{
+	json_t *l = json_object_get(m, "layers"), *ev = json_object_get(m, "events");
+	json_t *ss = json_object_get(m, "sessions"), *s;
+	size_t i;
+
+	printf("pinfoldd %s, policy %s\n", json_string_value(json_object_get(m, "version")),
+	       json_string_value(json_object_get(m, "policy")));
+	printf("cgroup tree   %s\n", json_string_value(json_object_get(m, "cgroup")));
+	printf("landlock      ABI %lld (files, exec)\n",
+	       (long long)json_integer_value(json_object_get(l, "landlock_abi")));
+	printf("seccomp       %s\n", json_is_true(json_object_get(l, "seccomp")) ? "on" : "off");
+	printf("cgroup bpf    %s (connect, sendmsg)\n",
+	       json_is_true(json_object_get(l, "cgroup_bpf")) ? "on" : "OFF");
+	printf("events        %lld seen, %lld dropped, %lld de-duplicated\n",
+	       (long long)json_integer_value(json_object_get(ev, "seen")),
+	       (long long)json_integer_value(json_object_get(ev, "dropped")),
+	       (long long)json_integer_value(json_object_get(ev, "deduplicated")));
+	printf("sessions      %zu\n", json_array_size(ss));
+	json_array_foreach(ss, i, s)
+		printf("  %-8lld %-16s pid %-8lld uid %-6lld %lld events, %lld denials\n",
+		       (long long)json_integer_value(json_object_get(s, "session")),
+		       json_string_value(json_object_get(s, "agent")),
+		       (long long)json_integer_value(json_object_get(s, "pid")),
+		       (long long)json_integer_value(json_object_get(s, "uid")),
+		       (long long)json_integer_value(json_object_get(s, "events")),
+		       (long long)json_integer_value(json_object_get(s, "denials")));
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	json_t *req, *m = NULL;
+	int sock, r;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: pinfold status\n");
+		return 2;
+	}
+	sock = cli_connect(c);
+	if (sock < 0)
+		return EXIT_PINFOLD;
+	req = json_pack("{s:s}", "verb", "status");
+	r = proto_send(sock, req, NULL, 0);
+	json_decref(req);
+	if (!r)
+		r = recv_reply(sock, &m);
+	close(sock);
+	if (r) {
+		fprintf(stderr, "pinfold: no status from pinfoldd: %s\n", strerror(-r));
+		return EXIT_PINFOLD;
+	}
+	if (!json_is_true(json_object_get(m, "ok"))) {
+		fprintf(stderr, "pinfold: %s\n",
+			json_string_value(json_object_get(m, "error")) ?: "status refused");
+		json_decref(m);
+		return EXIT_PINFOLD;
+	}
+	print_status(m);
+	json_decref(m);
+	return 0;
+}
