@@ -119,6 +119,19 @@ static int misplaced_var(const char *pattern, const char *from, char *why,
 	return -1;
 }
 
+static bool proc_self(const char *canon)
+{
+	static const char *const selves[] = { "/proc/self", "/proc/thread-self" };
+
+	for (size_t i = 0; i < sizeof(selves) / sizeof(selves[0]); i++) {
+		size_t n = strlen(selves[i]);
+
+		if (!strncmp(canon, selves[i], n) && (canon[n] == 0 || canon[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 int path_pattern_check(const char *pattern, char *why, size_t whylen)
 {
 	char canon[PATH_MAX];
@@ -137,6 +150,13 @@ int path_pattern_check(const char *pattern, char *why, size_t whylen)
 	if (*rest && path_canonical(rest, canon, sizeof(canon)) < 0) {
 		snprintf(why, whylen, "path '%s' is %d bytes or longer",
 			 pattern, PATH_MAX);
+		return -1;
+	}
+	/* The daemon opens each granted path itself, so /proc/self would be
+	 * its own process, never the agent's. */
+	if (var < 0 && proc_self(canon)) {
+		snprintf(why, whylen, "'%s' would name pinfoldd's own process, not "
+			 "the agent's: grant /proc", pattern);
 		return -1;
 	}
 	return 0;

@@ -3,7 +3,8 @@
 # run verifies; one flipped byte anywhere in it (every record at least
 # once, plus random places) makes chain-verify report tampering; SIGTERM
 # makes the daemon write a daemon-stop record, exit 0, detach its cgroup
-# programs and remove <cg2>/pinfold.
+# programs and remove <cg2>/pinfold. While it runs, a second daemon on the
+# host refuses to start and leaves its programs alone.
 # shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
 set -eu
 . "$(dirname "$0")/lib.sh"

@@ -95,6 +95,9 @@ struct bad_case {
 #define LONG_X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const struct bad_case bad_cases[] = {
+	{ "agents.d/ci.ini", "[files]\nread = /proc/self/status\n", 0,
+	  { "agents.d/ci.ini:2: '/proc/self/status' would name pinfoldd's own "
+	    "process, not the agent's: grant /proc" } },
 	{ "agents.d/ci.ini", "[network]\nconect = 10.0.0.0/8 443\n", 0,
 	  { "agents.d/ci.ini:2: unknown key 'conect' in [network]" } },
 	{ "agents.d/ci.ini",
