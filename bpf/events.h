@@ -42,6 +42,7 @@ enum ev_type {
 #define EV_F_RESOLVED 0x10	/* dir[] is the full path of the file acted on */
 #define EV_F_BASE 0x20		/* dir[] is the directory a relative path starts in */
 #define EV_F_DIR_TRUNC 0x40	/* dir[] stopped short: too deep or too long */
+#define EV_F_KILLED 0x80	/* exec: killed before its first instruction */
 
 struct ev_hdr {
 	__u16 type;
@@ -100,6 +101,13 @@ struct ev_proc {
 	__u32 ppid;		/* EV_FORK: parent; EV_EXIT: unused */
 	__u32 child;		/* EV_FORK: child tgid */
 	__s32 exit_code;	/* EV_EXIT: wait(2) status */
+	__u32 pad;
+};
+
+/* A file by identity, kernel dev_t encoding (major << 20 | minor). */
+struct file_key {
+	__u64 ino;
+	__u32 dev;
 	__u32 pad;
 };
 

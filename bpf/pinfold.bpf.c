@@ -56,6 +56,16 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
+/* Files an agent may not run as its program even where it may execute
+ * them as an interpreter: the dynamic loader, which would otherwise load
+ * and run any readable binary ("ld.so /usr/bin/forbidden"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} loaders SEC(".maps");
+
 struct dedup_key {
 	__u64 cgroup_id;
 	__u64 hash;
@@ -439,6 +449,21 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 }
 
+/* A program Landlock cannot judge by path: one from a kernel-internal
+ * mount (memfd_create, then fexecve), or the loader run directly. */
+static __always_inline int exec_refused(struct file *f)
+{
+	struct vfsmount *m = BPF_CORE_READ(f, f_path.mnt);
+	struct file_key k = {
+		.ino = BPF_CORE_READ(f, f_inode, i_ino),
+		.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev),
+	};
+
+	if (BPF_CORE_READ(m, mnt_flags) & MNT_INTERNAL)
+		return 1;
+	return bpf_map_lookup_elem(&loaders, &k) != NULL;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -478,6 +503,13 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 		dlen = walk_path(e->data, n, BPF_CORE_READ(f, f_path.dentry),
 				 BPF_CORE_READ(f, f_path.mnt), &e->h.flags);
 		e->h.flags |= EV_F_RESOLVED;
+		/* The new image has not run yet: SIGKILL is delivered before
+		 * its first instruction. */
+		if (exec_refused(f)) {
+			bpf_send_signal(9);
+			e->h.ret = -13;
+			e->h.flags |= EV_F_DENIED | EV_F_KILLED;
+		}
 	}
 
 	arg_start = BPF_CORE_READ(p, mm, arg_start);
@@ -497,7 +529,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	e->dir_len = dlen;
 	e->args_len = a;
 	e->h.len = pos + a;
-	emit(e, offsetof(struct ev_exec, data) + clamp_len(pos + a, sizeof(e->data)), 0);
+	emit(e, offsetof(struct ev_exec, data) + clamp_len(pos + a, sizeof(e->data)),
+	     e->h.flags & EV_F_KILLED);
 	return 0;
 }
 

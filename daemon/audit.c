@@ -126,9 +126,12 @@ void audit_record(struct daemon *d, json_t *rec)
 		return;
 	}
 	r = chain_append(d->chain, rec);
-	if (r < 0)
-		log_error("cannot append audit record: %s", strerror((int)-r));
-	else
+	if (r < 0) {
+		/* Counted, and written as a loss record once the chain takes
+		 * records again. */
+		if (!d->append_failures++)
+			log_error("cannot append audit record: %s", strerror((int)-r));
+	} else
 		d->chain_dirty = true;
 	json_decref(rec);
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -104,6 +106,44 @@ static int attach_cgroup_progs(struct daemon *d)
 	return 0;
 }
 
+/* Where distributions keep the dynamic loader; each that exists is
+ * refused as a program (it stays allowed as an interpreter). */
+static const char *const loader_paths[] = {
+	"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+	"/usr/lib64/ld-linux-x86-64.so.2",
+	"/lib64/ld-linux-x86-64.so.2",
+	"/usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+	"/usr/lib/ld-linux-aarch64.so.1",
+	"/lib/ld-musl-x86_64.so.1",
+	"/lib/ld-musl-aarch64.so.1",
+};
+
+static int load_loaders(struct daemon *d)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(loader_paths) / sizeof(loader_paths[0]); i++) {
+		struct stat st;
+		struct file_key k = { 0 };
+		__u8 one = 1;
+
+		if (stat(loader_paths[i], &st))
+			continue;
+		k.ino = st.st_ino;
+		k.dev = (__u32)((major(st.st_dev) << 20) | minor(st.st_dev));
+		if (bpf_map__update_elem(d->skel->maps.loaders, &k, sizeof(k), &one, sizeof(one),
+					 BPF_ANY)) {
+			log_error("cannot register loader '%s': %s", loader_paths[i],
+				  strerror(errno));
+			return -errno;
+		}
+		n++;
+	}
+	if (!n)
+		log_warn("no dynamic loader found: running one as a program is not refused");
+	return 0;
+}
+
 int bpf_setup(struct daemon *d)
 {
 	uint64_t seed;
@@ -126,6 +166,9 @@ int bpf_setup(struct daemon *d)
 		log_error("cannot load BPF programs: %s", strerror(-r));
 		return r;
 	}
+	r = load_loaders(d);
+	if (r)
+		return r;
 	r = pinfold_bpf__attach(d->skel);
 	if (r) {
 		log_error("cannot attach BPF tracing programs: %s", strerror(-r));

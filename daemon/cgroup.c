@@ -60,13 +60,23 @@ int cgroup_find_v2(char *out, size_t outlen)
 	return found;
 }
 
+static bool is_live_session(struct daemon *d, const char *path)
+{
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (!strcmp(s->cgroup_path, path))
+			return true;
+	return false;
+}
+
 /* Session cgroups a previous daemon left: empty ones are removed; one
  * with processes left in it stays, and its processes keep their Landlock
  * and seccomp restrictions while the connect programs deny them all
- * network, as they do any cgroup that is not a known session. */
-static void sweep_stale(const char *root)
+ * network, as they do any cgroup that is not a known session. Called at
+ * start (warn set) and then now and again, so that such a cgroup goes
+ * once its last process has. */
+void cgroup_sweep(struct daemon *d, bool warn)
 {
-	DIR *top = opendir(root);
+	DIR *top = opendir(d->cgroot);
 	struct dirent *a;
 
 	if (!top)
@@ -78,7 +88,7 @@ static void sweep_stale(const char *root)
 
 		if (a->d_type != DT_DIR || a->d_name[0] == '.')
 			continue;
-		snprintf(adir, sizeof(adir), "%s/%s", root, a->d_name);
+		snprintf(adir, sizeof(adir), "%s/%s", d->cgroot, a->d_name);
 		sd = opendir(adir);
 		while (sd && (e = readdir(sd))) {
 			char sdir[4700];
@@ -86,7 +96,9 @@ static void sweep_stale(const char *root)
 			if (e->d_type != DT_DIR || e->d_name[0] == '.')
 				continue;
 			snprintf(sdir, sizeof(sdir), "%s/%s", adir, e->d_name);
-			if (rmdir(sdir))
+			if (is_live_session(d, sdir))
+				continue;
+			if (rmdir(sdir) && warn)
 				log_warn("session cgroup '%s' from a previous daemon still has "
 					 "processes: kept, with no network", sdir);
 		}
@@ -134,7 +146,7 @@ int cgroup_setup_root(struct daemon *d)
 		d->cgroot_fd = -1;
 		return r;
 	}
-	sweep_stale(d->cgroot);
+	cgroup_sweep(d, true);
 	log_debug("cgroup v2 at '%s', sessions under '%s'", d->cg2, d->cgroot);
 	return 0;
 }
@@ -205,8 +217,12 @@ int cgroup_remove(const char *path)
  * starting meanwhile cannot have taken it over. */
 void cgroup_teardown_root(struct daemon *d)
 {
-	if (d->cgroot[0] && rmdir(d->cgroot) && errno != ENOENT && errno != EBUSY)
-		log_warn("cannot remove cgroup '%s': %s", d->cgroot, strerror(errno));
+	if (d->cgroot_fd >= 0)
+		cgroup_sweep(d, false);
+	if (d->cgroot[0] && rmdir(d->cgroot) && errno != ENOENT)
+		log_warn("cannot remove cgroup '%s': %s", d->cgroot,
+			 errno == EBUSY ? "sessions of an earlier daemon still run in it"
+					: strerror(errno));
 	if (d->cgroot_fd >= 0)
 		close(d->cgroot_fd);
 	d->cgroot_fd = -1;

@@ -48,6 +48,8 @@ struct verifier {
 	struct verify_result *r;
 	uint64_t expect;	      /* seq of the record being checked */
 	uint8_t prev[CHAIN_HASH_LEN]; /* hash of record expect - 1 */
+	const char *next;	/* the line after record expect, or NULL */
+	size_t next_len;
 	char prev_hex[CHAIN_HASH_HEX_LEN + 1];
 };
 
@@ -131,8 +133,12 @@ static bool record_check_seq(struct verifier *v, const json_t *rec)
 	return true;
 }
 
+static void blame_link(struct verifier *v, const char *line, size_t len, const char *hex,
+		       size_t hexlen);
+
 /* Byte comparison: the writer emits lowercase hex, and nothing else is it. */
-static bool record_check_prev(struct verifier *v, const json_t *rec)
+static bool record_check_prev(struct verifier *v, const json_t *rec, const char *line,
+			      size_t len)
 {
 	const json_t *prev = json_object_get(rec, "prev");
 
@@ -143,14 +149,48 @@ static bool record_check_prev(struct verifier *v, const json_t *rec)
 	if (json_string_length(prev) == CHAIN_HASH_HEX_LEN &&
 	    memcmp(json_string_value(prev), v->prev_hex, CHAIN_HASH_HEX_LEN) == 0)
 		return true;
-	if (v->expect == 0)
+	if (v->expect == 0) {
 		tampered(v, "record 0: prev hash is not all zeros (not the start of a chain)");
-	else
-		tampered(v,
-			 "record %" PRIu64 ": prev hash does not match record %" PRIu64
-			 " (modified or deleted record)",
-			 v->expect, v->expect - 1);
+		return false;
+	}
+	blame_link(v, line, len, json_string_value(prev), json_string_length(prev));
 	return false;
+}
+
+/*
+ * Record expect says its predecessor hashed to something else. Either the
+ * predecessor was modified or this record's link was. The record after
+ * tells them apart: if it links to this record as it stands, this record
+ * is intact and the predecessor is the first bad one. At the end of the
+ * chain nothing tells, and this record is named.
+ */
+static void blame_link(struct verifier *v, const char *line, size_t len, const char *hex,
+		       size_t hexlen)
+{
+	uint8_t stored[CHAIN_HASH_LEN], hash[CHAIN_HASH_LEN];
+	char prefix[128], hash_hex[CHAIN_HASH_HEX_LEN + 1];
+	int n;
+
+	if (v->next && hexlen == CHAIN_HASH_HEX_LEN &&
+	    OPENSSL_hexstr2buf_ex(stored, sizeof(stored), NULL, hex, '\0') == 1 &&
+	    chain_hasher_hash(&v->hasher, line, len, stored, hash)) {
+		chain_hash_hex(hash, hash_hex);
+		n = snprintf(prefix, sizeof(prefix), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\"",
+			     v->expect + 1, hash_hex);
+		if ((size_t)n < v->next_len && !memcmp(v->next, prefix, (size_t)n)) {
+			tampered(v, "record %" PRIu64 ": modified (record %" PRIu64
+				 " does not link to it as it stands)", v->expect - 1, v->expect);
+			/* Record expect - 1 was counted as it passed its own
+			 * checks; it no longer counts. */
+			v->r->bad_seq = v->expect - 1;
+			v->r->records = v->expect - 1;
+			v->r->last_seq = v->expect >= 2 ? v->expect - 2 : 0;
+			return;
+		}
+	}
+	tampered(v, "record %" PRIu64 ": prev hash does not match record %" PRIu64
+		 " (this record's link, or record %" PRIu64 ", was modified)",
+		 v->expect, v->expect - 1, v->expect - 1);
 }
 
 static bool record_hash(struct verifier *v, const char *line, size_t len)
@@ -195,7 +235,7 @@ static bool record_check_fields(struct verifier *v, const char *line, size_t len
 	if (record_prefix_matches(v, line, len))
 		return true;
 	rec = record_load(v, line, len);
-	ok = rec && record_check_seq(v, rec) && record_check_prev(v, rec);
+	ok = rec && record_check_seq(v, rec) && record_check_prev(v, rec, line, len);
 	json_decref(rec);
 	return ok;
 }
@@ -344,6 +384,11 @@ static void chain_walk(struct verifier *v, const char *buf, size_t end)
 	while (pos < end) {
 		line = buf + pos;
 		nl = memchr(line, '\n', end - pos);
+		/* The line after, for telling which of two records broke a link. */
+		v->next = nl + 1 < buf + end ? nl + 1 : NULL;
+		v->next_len = v->next ? (size_t)((const char *)memchr(v->next, '\n',
+								     buf + end - v->next) - v->next)
+				      : 0;
 		if (!record_verify(v, line, (size_t)(nl - line)))
 			return;
 		pos += (size_t)(nl - line) + 1;

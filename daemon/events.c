@@ -263,6 +263,11 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 	const char *abs = args_at <= avail ? resolved_path(e->data, e->data + e->path_len, dlen,
 							   e->h.flags, buf, sizeof(buf))
 					   : NULL;
+
+	/* A program file is never the root directory: the kernel named no
+	 * path (a memory file). */
+	if (abs && !strcmp(abs, "/"))
+		abs = NULL;
 	uint32_t rule = 0;
 	bool granted = abs && grants_check_path(s->grants, abs, ACC_EXEC, &rule);
 	json_t *rec = decision_base(d, s, &e->h, "exec");
@@ -277,8 +282,17 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 									: avail - args_at));
 	if (e->ppid)
 		json_object_set_new_nocheck(rec, "ppid", json_integer(e->ppid));
-	if (set_outcome(d, rec, e->h.ret, granted, rule))
+	if (e->h.flags & EV_F_KILLED) {
+		/* Landlock let it start (the loader is executable, a memory
+		 * file has no path); the kernel side killed it before it ran. */
+		json_object_set_nocheck(rec, "outcome", audit_const("killed"));
+		json_object_set_nocheck(rec, "decision", audit_const("deny"));
+		json_object_set_nocheck(rec, "rule", audit_const(
+			"kernel: a memory file or the dynamic loader run as a program"));
 		s->denials++;
+	} else if (set_outcome(d, rec, e->h.ret, granted, rule)) {
+		s->denials++;
+	}
 	if (e->h.flags & EV_F_TRUNCATED)
 		json_object_set_new_nocheck(rec, "truncated", json_true());
 	json_object_set_nocheck(rec, "policy", d->policy_json);
@@ -349,28 +363,43 @@ int event_handle(void *ctx, void *data, size_t len)
 		if (len >= sizeof(struct ev_connect))
 			handle_connect(d, s, data);
 		break;
+	/* Process lifetimes are counted, not chained: they decide nothing,
+	 * and the session records bound them. */
 	case EV_FORK:
+		s->processes++;
+		break;
 	case EV_EXIT:
-		/* Process lifetimes are counted, not chained: they decide
-		 * nothing, and the session records bound them. */
 		break;
 	}
 	return 0;
 }
 
+static void record_loss(struct daemon *d, uint64_t count, uint64_t total, const char *why)
+{
+	json_t *rec = audit_base(d, "loss");
+
+	json_object_set_new_nocheck(rec, "count", json_integer((json_int_t)count));
+	json_object_set_new_nocheck(rec, "total", json_integer((json_int_t)total));
+	json_object_set_nocheck(rec, "reason", audit_const(why));
+	log_warn("%llu %s", (unsigned long long)count, why);
+	audit_record(d, rec);
+}
+
+/* Events the kernel could not queue, and records the chain could not
+ * take, become loss records: counted, never silently gone. */
 void events_check_loss(struct daemon *d)
 {
-	uint64_t seen, dropped, deduped;
-	json_t *rec;
+	uint64_t seen, dropped, deduped, failed = d->append_failures;
 
-	if (bpf_read_stats(d, &seen, &dropped, &deduped) || dropped <= d->dropped_seen)
-		return;
-	rec = audit_base(d, "loss");
-	json_object_set_new_nocheck(rec, "count", json_integer((json_int_t)(dropped - d->dropped_seen)));
-	json_object_set_new_nocheck(rec, "total", json_integer((json_int_t)dropped));
-	json_object_set_new_nocheck(rec, "reason", json_string("ring buffer full"));
-	log_warn("%llu events lost: the ring buffer was full",
-		 (unsigned long long)(dropped - d->dropped_seen));
-	d->dropped_seen = dropped;
-	audit_record(d, rec);
+	if (!bpf_read_stats(d, &seen, &dropped, &deduped) && dropped > d->dropped_seen) {
+		record_loss(d, dropped - d->dropped_seen, dropped,
+			    "events lost: the ring buffer was full");
+		d->dropped_seen = dropped;
+	}
+	if (failed > d->append_failures_seen) {
+		uint64_t n = failed - d->append_failures_seen;
+
+		d->append_failures_seen = failed;
+		record_loss(d, n, failed, "records the chain could not take");
+	}
 }

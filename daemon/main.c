@@ -83,8 +83,11 @@ static struct policy *load_policy(struct daemon *d)
 	struct diag dg = { 0 };
 
 	if (policy_load(d->config_dir, &p, &dg)) {
+		/* Messages name files relative to the directory, or give a
+		 * path of their own. */
 		for (size_t i = 0; i < dg.n; i++)
-			log_error("%s/%s", d->config_dir, dg.msgs[i]);
+			log_error("%s%s%s", dg.msgs[i][0] == '/' ? "" : d->config_dir,
+				  dg.msgs[i][0] == '/' ? "" : "/", dg.msgs[i]);
 		log_error("configuration in '%s' has %zu error(s)", d->config_dir, dg.n);
 		p = NULL;
 	}
@@ -272,7 +275,7 @@ static int64_t mono_ms(void)
  * polls unless the kernel side forced a wakeup. */
 static void run(struct daemon *d)
 {
-	int64_t last_sync = mono_ms(), last_loss = last_sync;
+	int64_t last_sync = mono_ms(), last_loss = last_sync, last_sweep = last_sync;
 	struct epoll_event evs[64];
 
 	while (!d->stopping) {
@@ -288,6 +291,10 @@ static void run(struct daemon *d)
 		if (now - last_loss >= 1000) {
 			events_check_loss(d);
 			last_loss = now;
+		}
+		if (now - last_sweep >= 10000) {
+			cgroup_sweep(d, false);
+			last_sweep = now;
 		}
 		if (d->chain_dirty)
 			audit_flush(d, now - last_sync >= interval);

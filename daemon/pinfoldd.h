@@ -38,8 +38,9 @@ struct session {
 	int client_fd;		/* -1 once the client is gone */
 	bool exited;		/* main process reaped */
 	bool ending;		/* cgroup.kill sent, waiting to rmdir */
+	const char *end_reason;	/* why it ended, a string constant */
 	int status;		/* wait status of the main process */
-	uint64_t events, denials;
+	uint64_t events, denials, processes;
 	struct session *next;
 };
 
@@ -68,6 +69,8 @@ struct daemon {
 	struct session *sessions;
 	uint64_t next_session;
 	uint64_t dropped_seen;	/* ring buffer drops already recorded */
+	uint64_t append_failures;	/* records chain_append refused */
+	uint64_t append_failures_seen;
 	int64_t realtime_offset_ns;
 	json_t *policy_json;	/* see audit_policy_cache */
 	json_t **rule_json;
@@ -97,6 +100,7 @@ int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
 int cgroup_kill(const char *path);
 int cgroup_remove(const char *path);
 void cgroup_teardown_root(struct daemon *d);
+void cgroup_sweep(struct daemon *d, bool warn);
 
 /* bpf.c */
 int bpf_setup(struct daemon *d);
@@ -110,7 +114,10 @@ int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t
 
 /* sandbox.c: Landlock and seccomp for a session's first process. */
 int landlock_probe_abi(void);
-int landlock_build(int abi, const struct grants *g, char *err, size_t errlen);
+/* Builds the ruleset; grants beneath workspace or home never follow a
+ * symlink (see sandbox.c). Returns the ruleset fd or a negative errno. */
+int landlock_build(int abi, const struct grants *g, const char *workspace, const char *home,
+		   char *err, size_t errlen);
 int sandbox_apply_child(int ruleset_fd);
 
 /* session.c */

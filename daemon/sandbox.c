@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,18 +76,61 @@ static uint64_t grant_rights(unsigned access)
 	return r;
 }
 
-static int add_path_rule(int rfd, const struct bound_path *bp, uint64_t handled)
+/* The part of path below dir, or NULL when path is not dir or beneath it:
+ * "" for dir itself. Both are canonical. */
+static const char *beneath(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+
+	if (!n || strncmp(path, dir, n) || (path[n] && path[n] != '/'))
+		return NULL;
+	return path[n] ? path + n + 1 : "";
+}
+
+/*
+ * Opens a granted path for its rule. The agent owns its workspace (and
+ * may own parts of its home), so a symlink there is the agent's: beneath
+ * those directories no symlink is followed and nothing may resolve outside
+ * them, or a link planted in one session would point the next session's
+ * grant anywhere. Elsewhere the path is the administrator's, and links in
+ * it (/lib64, /usr/bin/cc) are followed as written.
+ */
+static int open_grant(const char *path, const char *const roots[2])
+{
+	for (int i = 0; i < 2; i++) {
+		const char *rest = beneath(path, roots[i]);
+		struct open_how how = {
+			.flags = O_PATH | O_CLOEXEC,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		int dfd, fd;
+
+		if (!rest)
+			continue;
+		dfd = open(roots[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			return -1;
+		fd = syscall(SYS_openat2, dfd, *rest ? rest : ".", &how, sizeof(how));
+		close(dfd);
+		return fd;
+	}
+	return open(path, O_PATH | O_CLOEXEC);
+}
+
+static int add_path_rule(int rfd, const struct bound_path *bp, uint64_t handled,
+			 const char *const roots[2])
 {
 	struct landlock_path_beneath_attr pb = { 0 };
 	struct stat st;
 	int fd, r = 0;
 
-	fd = open(bp->path, O_PATH | O_CLOEXEC);
+	fd = open_grant(bp->path, roots);
 	if (fd < 0) {
 		/* A grant for a path that does not exist yet gives nothing
 		 * now; it is not an error, since a workspace file may be
-		 * created later beneath another grant. */
-		log_debug("grant '%s' names no existing path, skipped", bp->path);
+		 * created later beneath another grant. A link beneath the
+		 * workspace lands here too, and gives nothing. */
+		log_debug("grant '%s': %s, skipped", bp->path, strerror(errno));
 		return 0;
 	}
 	pb.parent_fd = fd;
@@ -99,8 +144,10 @@ static int add_path_rule(int rfd, const struct bound_path *bp, uint64_t handled)
 	return r;
 }
 
-int landlock_build(int abi, const struct grants *g, char *err, size_t errlen)
+int landlock_build(int abi, const struct grants *g, const char *workspace, const char *home,
+		   char *err, size_t errlen)
 {
+	const char *const roots[2] = { workspace, home };
 	struct pf_landlock_ruleset_attr attr = { .handled_access_fs = handled_fs(abi) };
 	size_t attr_size = sizeof(uint64_t);
 	int rfd;
@@ -118,7 +165,7 @@ int landlock_build(int abi, const struct grants *g, char *err, size_t errlen)
 		return -errno;
 	}
 	for (size_t i = 0; i < g->npaths; i++) {
-		int r = add_path_rule(rfd, &g->paths[i], attr.handled_access_fs);
+		int r = add_path_rule(rfd, &g->paths[i], attr.handled_access_fs, roots);
 
 		if (r) {
 			snprintf(err, errlen, "landlock rule for '%s': %s", g->paths[i].path,
@@ -155,6 +202,26 @@ static const uint64_t clone_ns_flags[] = {
 	CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,
 };
 
+/*
+ * Sockets of the families the cgroup programs and file permissions govern
+ * (unix, IPv4, IPv6) and netlink, which libc needs to look up addresses.
+ * Any other family (vsock to the hypervisor, packet, bluetooth, CAN...)
+ * would be a way out that no policy speaks for: EAFNOSUPPORT. A filter
+ * compares one argument once per rule, so the refused values are spelled
+ * out as ranges around the allowed ones: 0, 3-9, 11-15, above 16.
+ */
+static int deny_socket_families(scmp_filter_ctx ctx, int nr)
+{
+	static const int single[] = { 0, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15 };
+	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, 1,
+				 SCMP_A0(SCMP_CMP_GT, AF_NETLINK));
+
+	for (size_t i = 0; !r && i < sizeof(single) / sizeof(single[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, 1,
+				     SCMP_A0(SCMP_CMP_EQ, single[i]));
+	return r;
+}
+
 static int seccomp_build(scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -176,6 +243,10 @@ static int seccomp_build(scmp_filter_ctx *out)
 	 * it answers ENOSYS and libc falls back to clone, whose flags it can. */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (!r)
+		r = deny_socket_families(ctx, SCMP_SYS(socket));
+	if (!r)
+		r = deny_socket_families(ctx, SCMP_SYS(socketpair));
 	/* One rule per namespace flag: rules on one syscall are or-ed. */
 	for (size_t i = 0; !r && i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

@@ -31,18 +31,19 @@
 
 extern char **environ;
 
-/* Variables that hand the agent the dispatcher's credentials or session
- * services; the agent gets its own identity instead. */
-static const char *const env_dropped[] = {
-	"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO", "KRB5CCNAME",
-	"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "XAUTHORITY", "SUDO_USER",
-	"SUDO_UID", "SUDO_GID", "SUDO_COMMAND", "HOME", "USER", "LOGNAME", "PWD",
-	"OLDPWD", "MAIL", "SHELL", "PATH", "TMPDIR", NULL,
+/*
+ * What an agent inherits of its dispatcher's environment: how to talk to the
+ * terminal and the locale, nothing else. Tokens and keys travel in
+ * environment variables under every name there is (GITHUB_TOKEN,
+ * AWS_SECRET_ACCESS_KEY, ...), so a list of names to drop can never be
+ * complete; a list of names to keep can. The agent gets its own HOME, USER,
+ * PATH and TMPDIR.
+ */
+static const char *const env_kept[] = {
+	"TERM", "COLORTERM", "NO_COLOR", "COLUMNS", "LINES", "LANG", "LANGUAGE", "TZ",
+	NULL,
 };
 
-/* The dispatcher's PATH names its own directories, which the agent may
- * not even see; the agent gets the system's, and its workspace for
- * temporary files. */
 #define AGENT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 
 struct session *session_find_cgroup(struct daemon *d, uint64_t cgid)
@@ -72,12 +73,14 @@ struct session *session_find_pidfd(struct daemon *d, int pidfd)
 	return NULL;
 }
 
-static bool env_is_dropped(const char *kv)
+static bool env_is_kept(const char *kv)
 {
-	for (int i = 0; env_dropped[i]; i++) {
-		size_t n = strlen(env_dropped[i]);
+	if (!strncmp(kv, "LC_", 3))
+		return true;
+	for (int i = 0; env_kept[i]; i++) {
+		size_t n = strlen(env_kept[i]);
 
-		if (!strncmp(kv, env_dropped[i], n) && kv[n] == '=')
+		if (!strncmp(kv, env_kept[i], n) && kv[n] == '=')
 			return true;
 	}
 	return false;
@@ -95,7 +98,7 @@ static char **env_build(char **in, const char *home, const char *user, const cha
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (!env_is_dropped(in[i]))
+		if (env_is_kept(in[i]))
 			out[k++] = strdup(in[i]);
 	out[k++] = strdup(AGENT_PATH);
 	if (asprintf(&out[k++], "HOME=%s", home) < 0 ||
@@ -314,7 +317,7 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	struct launch L = { .argv = r->argv };
 	struct diag dg = { 0 };
 	struct session *s;
-	char wsbuf[PATH_MAX], *pw_name, uidname[32];
+	char wsbuf[PATH_MAX], canon[PATH_MAX], *pw_name, uidname[32];
 	struct passwd *pw;
 	int cgfd, rc;
 
@@ -341,6 +344,13 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		snprintf(wsbuf, sizeof(wsbuf), "%s", a->workspace);
 	else
 		snprintf(wsbuf, sizeof(wsbuf), "%s/workspaces/%s", d->state_dir, a->name);
+	/* Canonical, as grant paths are, so that what lies beneath the
+	 * workspace is recognised (sandbox.c). */
+	if (path_canonical(wsbuf, canon, sizeof(canon))) {
+		snprintf(err, errlen, "workspace '%s' is not an absolute path", wsbuf);
+		return NULL;
+	}
+	strcpy(wsbuf, canon);
 	if (workspace_prepare(wsbuf, L.uid, L.gid, err, errlen))
 		return NULL;
 	L.workspace = wsbuf;
@@ -368,7 +378,8 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		goto fail_free;
 	}
 
-	L.ruleset_fd = landlock_build(d->landlock_abi, s->grants, err, errlen);
+	L.ruleset_fd = landlock_build(d->landlock_abi, s->grants, wsbuf,
+				      agent_home(a, L.uid, wsbuf), err, errlen);
 	if (L.ruleset_fd < 0)
 		goto fail_free;
 	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
@@ -444,20 +455,22 @@ static void record_end(struct daemon *d, struct session *s, const char *why)
 	json_object_set_new(rec, "reason", json_string(why));
 	json_object_set_new(rec, "events", json_integer((json_int_t)s->events));
 	json_object_set_new(rec, "denials", json_integer((json_int_t)s->denials));
+	json_object_set_new(rec, "processes", json_integer((json_int_t)s->processes + 1));
 	audit_record(d, rec);
 }
 
 /* Whatever the command left running in its session ends with it, as
  * with a systemd scope: the session is the unit of authority. */
+/* The end record waits for the main process's status: it says how the
+ * command ended, and why the session did. */
 static void session_end(struct daemon *d, struct session *s, const char *why)
 {
+	(void)d;
 	if (s->ending)
 		return;
 	s->ending = true;
+	s->end_reason = why;
 	cgroup_kill(s->cgroup_path);
-	bpf_consume(d);
-	record_end(d, s, why);
-	audit_flush(d, true);
 }
 
 void session_reap(struct daemon *d, struct session *s)
@@ -473,6 +486,9 @@ void session_reap(struct daemon *d, struct session *s)
 	close(s->pidfd);
 	s->pidfd = -1;
 	session_end(d, s, "command exited");
+	bpf_consume(d);
+	record_end(d, s, s->end_reason);
+	audit_flush(d, true);
 	control_send_exit(d, s);
 }
 
@@ -517,4 +533,6 @@ void session_stop_all(struct daemon *d)
 			session_reap(d, s);
 		session_end(d, s, "daemon stopping");
 	}
+	/* Reaped later by the caller's wait loop, which writes their end
+	 * records. */
 }

@@ -383,6 +383,20 @@ static void load_all(struct loader *l, const char *config_dir)
 		load_error(l, 0, "SHA-256 failed");
 }
 
+/* A network policy must also fit the kernel's map (NET_RANGES_MAX ranges
+ * per prefix once covering prefixes are folded in): found here, it is a
+ * load error like any other, not a surprise when the daemon starts. */
+static void check_net_tables(struct loader *l)
+{
+	for (size_t i = 0; i < l->p->nagents; i++) {
+		struct net_entry *t = NULL;
+
+		if (agent_net_table(&l->p->agents[i], &t, l->d) < 0)
+			l->nerr++;
+		free(t);
+	}
+}
+
 int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 {
 	struct loader l = { .d = d };
@@ -396,6 +410,8 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.uid_hi = 61439;
 	l.p->conf.fsync_interval_ms = 10;
 	load_all(&l, config_dir);
+	if (!l.nerr && !l.oom)
+		check_net_tables(&l);
 	free(l.bad);
 	if (l.oom) {
 		l.file = config_dir;

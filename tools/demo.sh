@@ -58,33 +58,17 @@ done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory "$dir/www" "$port" >/dev/null 2>&1 &
 web_pid=$!
-
-# What the agent does. Each step prints one line; the forbidden ones are
-# expected to fail.
-read -r -d '' task <<EOF || true
-last_line() { while IFS= read -r l; do last=\$l; done; echo "\$last"; }
-step() { name=\$1; shift; if out=\$("\$@" 2>&1); then echo "  ok      \$name"; else echo "  failed  \$name: \$(echo "\$out" | last_line)"; fi; }
-git_commit() { git init -q repo && cd repo && echo '# demo' > README && git add README &&
-	git -c user.name=agent -c user.email=agent@localhost commit -qm 'first commit' && git log --oneline; }
-compile() { printf '#include <stdio.h>\nint main(void){puts("built and ran");return 0;}\n' > hello.c && cc -o hello hello.c && ./hello; }
-fetch() { python3 -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' "http://127.0.0.1:$port/"; }
-meta() { python3 -c 'import socket; s=socket.create_connection(("169.254.169.254", 80), timeout=3)'; }
-step "git init and commit in the workspace" git_commit
-step "cc compiles and runs hello.c" compile
-step "python3 runs" python3 -c 'import sys; print(sys.version.split()[0])'
-step "python3 fetches from a loopback service" fetch
-step "read ~/.ssh/id_ed25519 of the developer" cat "$dir/home/dev/.ssh/id_ed25519"
-step "write a policy file into /etc/pinfold" sh -c 'echo "[exec]" > "$dir/etc/pinfold/agents.d/evil.ini"'
-step "write into /var/tmp" touch /var/tmp/pinfold-demo-\$\$
-step "connect to 169.254.169.254:80 (cloud metadata)" meta
-step "run /usr/bin/id (not in its policy)" /usr/bin/id
-EOF
+for _ in $(seq 100); do
+	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+		"$port" 2>/dev/null && break
+	sleep 0.1
+done
 
 echo "== agent 'demo' at work (uid, workspace and restrictions set by pinfoldd)"
 status=0
-"$build/pinfold" --socket "$sock" run --agent demo --workspace "$dir/ws" -- sh -c "$task" ||
-	status=$?
-echo "   exit status $status"
+"$build/pinfold" --socket "$sock" run --agent demo --workspace "$dir/ws" -- \
+	sh -s "$dir" "$port" <"$repo/tools/demo-task.sh" || status=$?
+[ "$status" = 0 ] || echo "   $status step(s) did not go as expected"
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || { echo "demo: pinfoldd did not stop cleanly" >&2; exit 1; }
@@ -118,4 +102,4 @@ echo
 echo "== chain-verify"
 "$build/chain-verify" "$dir/state/audit"
 [ -n "$keep" ] && echo "state kept in $dir"
-exit 0
+exit "$status"

@@ -95,6 +95,19 @@ struct bad_case {
 #define LONG_X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const struct bad_case bad_cases[] = {
+	/* More port ranges on one prefix than the kernel's map entry holds. */
+	{ "agents.d/ci.ini", "[network]\n"
+	  "connect = 10.0.0.0/8 2\nconnect = 10.0.0.0/8 4\n"
+	  "connect = 10.0.0.0/8 6\nconnect = 10.0.0.0/8 8\n"
+	  "connect = 10.0.0.0/8 10\nconnect = 10.0.0.0/8 12\n"
+	  "connect = 10.0.0.0/8 14\nconnect = 10.0.0.0/8 16\n"
+	  "connect = 10.0.0.0/8 18\nconnect = 10.0.0.0/8 20\n"
+	  "connect = 10.0.0.0/8 22\nconnect = 10.0.0.0/8 24\n"
+	  "connect = 10.0.0.0/8 26\nconnect = 10.0.0.0/8 28\n"
+	  "connect = 10.0.0.0/8 30\nconnect = 10.0.0.0/8 32\n"
+	  "connect = 10.0.0.0/8 34\n", 0,
+	  { "agents.d/ci.ini:2: 10.0.0.0/8 needs 17 port ranges once the prefixes that "
+	    "cover it are folded in, at most 16 fit" } },
 	{ "agents.d/ci.ini", "[files]\nread = /proc/self/status\n", 0,
 	  { "agents.d/ci.ini:2: '/proc/self/status' would name pinfoldd's own "
 	    "process, not the agent's: grant /proc" } },
