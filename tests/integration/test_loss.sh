@@ -30,6 +30,8 @@ chmod 0755 "$STORM"
 	echo 'read = ${workspace}'
 	echo 'write = ${workspace}'
 	echo 'write = /dev/null'
+	# dash gives a background job /dev/null as its stdin.
+	echo 'read = /dev/null'
 	echo '[network]'
 	echo 'connect = 127.0.0.1/32 *'
 } >"$CONF/agents.d/flood.ini"

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Ways around a sandbox that agents have used in the field, one row each;
+# every row must fail for the agent, and the kernel's answer is checked.
+# A new trick found later is one more row.
+# shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
+set -eu
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agent.sh"
+
+require_root
+require_cmd python3
+install_probe
+
+CONF=$TEST_TMP/etc
+STATE=$TEST_TMP/state
+WS=$TEST_TMP/ws
+SECRET=$TEST_TMP/secret
+mkdir -p "$CONF/agents.d" "$SECRET"
+chmod 0755 "$SECRET"
+echo "TOPSECRET" >"$SECRET/key"
+chmod 0644 "$SECRET/key"
+PY=$(readlink -f /usr/bin/python3)
+{
+	echo '[exec]'
+	probe_exec_grants
+	echo "allow = $PY"
+	echo 'allow = /usr/bin/dash'
+	echo 'allow = /usr/bin/ln'
+	echo 'allow = /usr/bin/cat'
+	echo 'allow = ${workspace}/bin'
+	echo '[files]'
+	probe_file_grants
+	echo 'read = ${workspace}'
+	echo 'read = ${workspace}/data'
+	echo 'write = ${workspace}'
+	echo 'write = /dev/null'
+	echo 'read = /dev/null'
+} >"$CONF/agents.d/esc.ini"
+
+start_daemon "$CONF" "$STATE"
+
+agent() {
+	pf run --agent esc --workspace "$WS" -- "$@"
+}
+
+# Links planted in one session must not widen the grants of the next:
+# the daemon resolves ${workspace}/data and ${workspace}/bin itself.
+row_planted_links() {
+	agent /usr/bin/dash -c "ln -s '$SECRET' data && ln -s /usr/bin bin" ||
+		fail "could not plant the links"
+	local out rc=0
+	out=$(agent /usr/bin/cat data/key 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "read through a planted link succeeded: '$out'"
+	case $out in *TOPSECRET*) fail "the secret leaked: '$out'" ;; esac
+	assert_contains_text "$out" "Permission denied"
+	rc=0
+	out=$(agent bin/id 2>&1) || rc=$?
+	[ "$rc" = 126 ] || fail "exec through a planted link: status $rc, '$out'"
+}
+
+# A program from memory has no path for Landlock to judge: killed at exec.
+row_memfd_exec() {
+	local rc=0
+	agent "$PY" -c '
+import os
+fd = os.memfd_create("x")
+os.write(fd, open("'"$PROBE"'", "rb").read())
+os.execve(fd, ["probe", "cgroup"], {})' || rc=$?
+	assert_eq 137 "$rc" "status of the memfd exec (SIGKILL)"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "exec" and
+		r["outcome"] == "killed" and r["decision"] == "deny")'
+}
+
+# The loader run as a program would load any readable binary.
+row_loader_exec() {
+	local rc=0
+	agent "$LOADER" "$PROBE" cgroup || rc=$?
+	assert_eq 137 "$rc" "status of the loader run as a program (SIGKILL)"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "exec" and
+		r["object"] == "'"$LOADER"'" and r["outcome"] == "killed")'
+}
+
+# Socket families no policy governs (vsock reaches the hypervisor).
+row_socket_families() {
+	local out
+	out=$(agent "$PY" -c '
+import socket
+for fam in (socket.AF_VSOCK, socket.AF_PACKET, 44, socket.AF_INET, socket.AF_UNIX):
+    try:
+        socket.socket(fam, socket.SOCK_STREAM if fam != socket.AF_PACKET else socket.SOCK_RAW).close()
+        print(fam, "ok")
+    except OSError as e:
+        print(fam, e.errno)') || fail "python3 failed: '$out'"
+	assert_eq "40 97
+17 97
+44 97
+2 ok
+1 ok" "$out" "socket() per family (97 is EAFNOSUPPORT)"
+}
+
+# Credentials travel in the environment under any name: only terminal and
+# locale variables reach the agent.
+row_environment() {
+	local out
+	out=$(GITHUB_TOKEN=t1 AWS_SECRET_ACCESS_KEY=t2 MY_API_KEY=t3 TERM=xterm-test LANG=C.UTF-8 \
+		agent "$PY" -c '
+import os
+print(sorted(k for k in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_API_KEY", "TERM", "LANG")
+             if k in os.environ), os.environ["TERM"], os.environ["HOME"] != "/root")') ||
+		fail "python3 failed: '$out'"
+	assert_eq "['LANG', 'TERM'] xterm-test True" "$out" "the agent's environment"
+}
+
+assert_contains_text() {
+	case $1 in *"$2"*) ;; *) fail "expected '$2' in '$1'" ;; esac
+}
+
+row planted-links row_planted_links
+row memfd-exec row_memfd_exec
+row loader-exec row_loader_exec
+row socket-families row_socket_families
+row environment row_environment
+
+stop_daemon
