@@ -81,87 +81,109 @@ connect = 127.0.0.1/32 *
 EOF
 
 sock=$tmp/pinfoldd.sock
-"$build/pinfoldd" --config-dir "$tmp/etc" --state-dir "$tmp/state" --socket "$sock" \
-	2>"$tmp/pinfoldd.log" &
-daemon_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || { cat "$tmp/pinfoldd.log" >&2; exit 1; }
 pf() { "$build/pinfold" --socket "$sock" "$@"; }
-
-counters() { pf status | awk '/^events/ { print $2, $4 }'; }
 now_ns() { date +%s%N; }
+
+daemon_start() {
+	rm -f "$sock"
+	"$build/pinfoldd" --config-dir "$tmp/etc" --state-dir "$tmp/state" --socket "$sock" \
+		2>>"$tmp/pinfoldd.log" &
+	daemon_pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.1; done
+	cat "$tmp/pinfoldd.log" >&2
+	exit 1
+}
+
+# Adds the daemon's event counters to seen and dropped, then stops it.
+daemon_stop() {
+	local s d
+	read -r s d < <(pf status | awk '/^events/ { print $2, $4 }')
+	seen=$((seen + s))
+	dropped=$((dropped + d))
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+}
 
 # The workspace the daemon gives the agent, and a copy of the tree in it;
 # the plain builds use their own copy, owned by the same uid.
+seen=0 dropped=0
+daemon_start
 pf run --agent bench --workspace "$tmp/ws" -- cp -a "$tmp/lua-src" lua
+daemon_stop
 uid=$(stat -c %u "$tmp/ws")
 cp -a "$tmp/lua-src" "$tmp/plain"
 chown -R "$uid:$uid" "$tmp/plain"
 as_uid() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
 
+# Without pinfoldd at all: no programs loaded, nothing attached.
 plain_build() {
 	as_uid make -s -C "$tmp/plain" clean >/dev/null
 	local t0; t0=$(now_ns)
 	as_uid make -s -C "$tmp/plain" linux -j2 >/dev/null 2>&1
-	echo $(( $(now_ns) - t0 ))
+	echo $(( $(now_ns) - t0 )) >"$tmp/t"
 }
 pinfold_build() {
+	daemon_start
 	pf run --agent bench --workspace "$tmp/ws" -- make -s -C lua clean >/dev/null
 	local t0; t0=$(now_ns)
 	pf run --agent bench --workspace "$tmp/ws" -- make -s -C lua linux -j2 >/dev/null 2>&1
-	echo $(( $(now_ns) - t0 ))
+	echo $(( $(now_ns) - t0 )) >"$tmp/t"
+	daemon_stop
 }
 
 bench_build() {
 	echo "== Lua 5.4 build, $pairs pairs (without / under pinfold, order alternating)"
-	read -r seen0 dropped0 < <(counters)
+	seen=0 dropped=0
 	ratios=()
 	for i in $(seq "$pairs"); do
 		if [ $((i % 2)) = 1 ]; then
-			a=$(plain_build); b=$(pinfold_build)
+			plain_build; a=$(cat "$tmp/t"); pinfold_build; b=$(cat "$tmp/t")
 		else
-			b=$(pinfold_build); a=$(plain_build)
+			pinfold_build; b=$(cat "$tmp/t"); plain_build; a=$(cat "$tmp/t")
 		fi
 		ratios+=("$(python3 -c "print($b / $a)")")
 		printf '  pair %d: %.2f s without, %.2f s under pinfold, ratio %.3f\n' "$i" \
 			"$(python3 -c "print($a/1e9)")" "$(python3 -c "print($b/1e9)")" "${ratios[-1]}"
 	done
-	read -r seen1 dropped1 < <(counters)
 	python3 - "${ratios[@]}" <<-'EOF'
 	import statistics, sys
 	r = sorted(float(x) for x in sys.argv[1:])
 	print(f"  median ratio {statistics.median(r):.3f} (spread {r[0]:.3f} to {r[-1]:.3f})")
 	EOF
-	echo "  events during the builds: $((seen1 - seen0)) seen, $((dropped1 - dropped0)) dropped"
+	echo "  events during the builds: $seen seen, $dropped dropped"
 }
 
+# End to end is from the first storm session's start record to the last
+# decision record, both stamped by the daemon as it chained them.
 bench_storm() {
 	echo "== event storm: $opens distinct opens, then $connects distinct connects"
-	read -r seen0 dropped0 < <(counters)
+	seen=0 dropped=0
 	chain=$tmp/state/audit/chain.jsonl
+	daemon_start
 	before=$(wc -l <"$chain")
-	t0=$(now_ns)
 	pf run --agent storm --workspace "$tmp/storm-ws" -- "$tmp/probe" openstorm "$tmp/storm" "$opens" \
 		>/dev/null || true
 	pf run --agent storm --workspace "$tmp/storm-ws" -- "$tmp/probe" connectstorm "$connects" \
 		>/dev/null || true
-	# Every event is chained once the second session's end record is there.
-	for _ in $(seq 600); do
-		n=$(grep -c '"session-end"' "$chain" || true)
-		[ "$n" -ge "$(( $(grep -c '"session-start"' "$chain") ))" ] && break
-		sleep 0.1
-	done
-	t1=$(now_ns)
-	read -r seen1 dropped1 < <(counters)
-	after=$(wc -l <"$chain")
-	python3 - "$chain" "$before" "$t0" "$t1" "$((seen1 - seen0))" "$((dropped1 - dropped0))" <<-'EOF'
-	import json, sys
-	path, skip, t0, t1, seen, dropped = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
+	daemon_stop
+	python3 - "$chain" "$before" "$seen" "$dropped" <<-'EOF'
+	import datetime, json, sys
+	path, skip, seen, dropped = sys.argv[1], *map(int, sys.argv[2:])
+	def stamp(r):
+	    return datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
+	start = last = None
 	decided = 0
 	for i, line in enumerate(open(path)):
-	    if i >= skip and json.loads(line).get("type") == "decision":
+	    r = json.loads(line)
+	    if i < skip:
+	        continue
+	    if r["type"] == "session-start" and start is None:
+	        start = stamp(r)
+	    elif r["type"] == "decision":
 	        decided += 1
-	secs = (t1 - t0) / 1e9
+	        last = stamp(r)
+	secs = last - start
 	print(f"  {seen} events seen, {decided} decided and chained in {secs:.2f} s: "
 	      f"{decided / secs:,.0f} events/s end to end, {dropped} dropped")
 	EOF
