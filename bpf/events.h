@@ -32,6 +32,7 @@ enum ev_type {
 	EV_CONNECT = 3,
 	EV_FORK = 4,
 	EV_EXIT = 5,
+	EV_SYSCALL = 6,		/* a syscall refused with EPERM (seccomp and others) */
 };
 
 /* ev_hdr.flags */
@@ -108,6 +109,12 @@ struct ev_proc {
 struct file_key {
 	__u64 ino;
 	__u32 dev;
+	__u32 pad;
+};
+
+struct ev_syscall {
+	struct ev_hdr h;
+	__u32 nr;		/* syscall number, native ABI */
 	__u32 pad;
 };
 

@@ -425,6 +425,22 @@ static __always_inline int report_exec_fail(struct pt_regs *regs, long nr, long 
 	return 0;
 }
 
+static __always_inline int report_refused(long nr, __u64 cgid)
+{
+	struct ev_syscall e;
+
+	/* One record per refused syscall a session tries; a loop of retries
+	 * adds nothing. */
+	if (seen_before(cgid, 0x5eccull << 48 ^ (__u64)nr ^ hash_seed))
+		return 0;
+	hdr_fill(&e.h, EV_SYSCALL, cgid, -1);
+	e.h.flags = EV_F_DENIED;
+	e.nr = (__u32)nr;
+	e.pad = 0;
+	emit(&e, sizeof(e), 1);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -445,7 +461,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			return 0;
 		return report_exec_fail(regs, nr, ret, cgid);
 	default:
-		return 0;
+		/* A refusal of any other call (a seccomp denial of ptrace, bpf,
+		 * mount, unshare...) is an attempt worth recording; success of
+		 * those costs one comparison. */
+		if (ret != -1 || !current_session(&cgid))
+			return 0;
+		return report_refused(nr, cgid);
 	}
 }
 

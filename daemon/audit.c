@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The records pinfoldd writes to its chain, and when they reach disk. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +103,51 @@ void audit_policy_cache(struct daemon *d)
 json_t *audit_rule(struct daemon *d, uint32_t id)
 {
 	return id < d->nrule_json ? d->rule_json[id] : d->rule_json[0];
+}
+
+/* The last record of the chain at path, decoded, or NULL for an empty or
+ * unreadable file. The chain was verified when it was opened. */
+static json_t *last_record(const char *path)
+{
+	char buf[CHAIN_RECORD_MAX < 65536 ? CHAIN_RECORD_MAX : 65536];
+	struct stat st;
+	ssize_t n;
+	off_t at;
+	char *end, *start;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size < 2) {
+		close(fd);
+		return NULL;
+	}
+	at = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
+	n = pread(fd, buf, (size_t)(st.st_size - at), at);
+	close(fd);
+	if (n < 2 || buf[n - 1] != '\n')
+		return NULL;
+	end = buf + n - 1;
+	for (start = end; start > buf && start[-1] != '\n'; start--)
+		;
+	return json_loadb(start, (size_t)(end - start), 0, NULL);
+}
+
+/* What the chain says of the daemon before this one: its last record, so
+ * that a crash (no daemon-stop record) and the time the host went without
+ * a daemon both show. Added to the daemon-start record. */
+json_t *audit_previous(struct daemon *d)
+{
+	json_t *last = last_record(chain_path(d->chain)), *prev;
+
+	if (!last)
+		return NULL;
+	prev = json_pack("{s:O?,s:O?,s:O?,s:b}", "seq", json_object_get(last, "seq"), "type",
+			 json_object_get(last, "type"), "time", json_object_get(last, "time"),
+			 "clean_stop", !strcmp(json_string_value(json_object_get(last, "type")) ?: "",
+					       "daemon-stop"));
+	json_decref(last);
+	return prev;
 }
 
 int audit_open(struct daemon *d)

@@ -20,6 +20,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <seccomp.h>
+
 #include "daemon/pinfoldd.h"
 
 static const char *errno_name(int ret)
@@ -331,6 +333,30 @@ static void handle_connect(struct daemon *d, struct session *s, const struct ev_
 	audit_record(d, rec);
 }
 
+/* A syscall refused with EPERM. The seccomp filter's refusals (ptrace,
+ * bpf, mount, namespaces...) are decisions of pinfold's and are chained;
+ * any other EPERM (cp -a failing to chown to root) is Unix permissions at
+ * work and decides nothing here. */
+static void handle_syscall(struct daemon *d, struct session *s, const struct ev_syscall *e)
+{
+	json_t *rec;
+	char *name, num[32];
+
+	if (!sandbox_denies_syscall((int)e->nr))
+		return;
+	rec = decision_base(d, s, &e->h, "syscall");
+	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)e->nr);
+	snprintf(num, sizeof(num), "syscall %u", e->nr);
+	json_object_set_new_nocheck(rec, "object", json_string(name ? name : num));
+	json_object_set_nocheck(rec, "outcome", audit_const("EPERM"));
+	json_object_set_nocheck(rec, "decision", audit_const("deny"));
+	json_object_set_nocheck(rec, "rule", audit_const("seccomp"));
+	json_object_set_nocheck(rec, "policy", d->policy_json);
+	free(name);
+	s->denials++;
+	audit_record(d, rec);
+}
+
 int event_handle(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
@@ -362,6 +388,10 @@ int event_handle(void *ctx, void *data, size_t len)
 	case EV_CONNECT:
 		if (len >= sizeof(struct ev_connect))
 			handle_connect(d, s, data);
+		break;
+	case EV_SYSCALL:
+		if (len >= sizeof(struct ev_syscall))
+			handle_syscall(d, s, data);
 		break;
 	/* Process lifetimes are counted, not chained: they decide nothing,
 	 * and the session records bound them. */

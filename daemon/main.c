@@ -170,13 +170,19 @@ int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events)
 
 static void record_start(struct daemon *d)
 {
-	json_t *rec = audit_base(d, "daemon-start");
+	json_t *rec = audit_base(d, "daemon-start"), *prev = audit_previous(d);
 
 	json_object_set_new(rec, "host", json_string(d->hostname));
 	json_object_set_new(rec, "pid", json_integer(getpid()));
 	json_object_set_new(rec, "version", json_string(PINFOLD_VERSION));
 	json_object_set_new(rec, "policy", json_string(d->policy->hash_hex));
 	json_object_set_new(rec, "landlock_abi", json_integer(d->landlock_abi));
+	if (prev) {
+		if (!json_is_true(json_object_get(prev, "clean_stop")))
+			log_warn("the previous daemon did not stop cleanly: its last record is "
+				 "seq %lld", (long long)json_integer_value(json_object_get(prev, "seq")));
+		json_object_set_new(rec, "previous", prev);
+	}
 	audit_record(d, rec);
 	record_policy(d, "policy-load", "start");
 	audit_flush(d, true);

@@ -119,6 +119,8 @@ int landlock_probe_abi(void);
 int landlock_build(int abi, const struct grants *g, const char *workspace, const char *home,
 		   char *err, size_t errlen);
 int sandbox_apply_child(int ruleset_fd);
+/* Whether the seccomp filter refuses syscall nr (or some uses of it). */
+bool sandbox_denies_syscall(int nr);
 
 /* session.c */
 struct session *session_find_cgroup(struct daemon *d, uint64_t cgid);
@@ -154,6 +156,9 @@ void audit_record(struct daemon *d, json_t *rec);
 void audit_flush(struct daemon *d, bool sync);
 int64_t audit_now_ns(void);
 json_t *audit_base(struct daemon *d, const char *type);
+/* The previous daemon's last record in brief ({seq, type, time,
+ * clean_stop}), or NULL for a new chain. */
+json_t *audit_previous(struct daemon *d);
 /* A shared JSON string for a string constant; borrowed, add with
  * json_object_set. */
 json_t *audit_const(const char *s);

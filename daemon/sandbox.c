@@ -197,6 +197,14 @@ static const int denied_syscalls[] = {
 	SCMP_SYS(lookup_dcookie), SCMP_SYS(process_madvise),
 };
 
+bool sandbox_denies_syscall(int nr)
+{
+	for (size_t i = 0; i < sizeof(denied_syscalls) / sizeof(denied_syscalls[0]); i++)
+		if (denied_syscalls[i] == nr)
+			return true;
+	return nr == SCMP_SYS(clone);
+}
+
 static const uint64_t clone_ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
 	CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,

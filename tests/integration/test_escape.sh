@@ -111,6 +111,31 @@ print(sorted(k for k in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_API_KEY", 
 	assert_eq "['LANG', 'TERM'] xterm-test True" "$out" "the agent's environment"
 }
 
+# The enforcer itself and the kernel's attack surface: ptrace of pinfoldd,
+# bpf(), a user namespace, mount. Each is refused with EPERM, and each
+# attempt is chained with the rule that refused it.
+row_escape_syscalls() {
+	local out
+	out=$(agent "$PY" -c '
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+calls = (("ptrace", 101, (16, '"$PINFOLDD_PID"', 0, 0)), ("bpf", 321, (0, 0, 0)),
+         ("unshare", 272, (0x10000000,)), ("mount", 165, (0, 0, 0, 0, 0)))
+for name, nr, args in calls:
+    r = libc.syscall(nr, *args)
+    print(name, r, os.strerror(ctypes.get_errno()) if r < 0 else "ok")') ||
+		fail "python3 failed: '$out'"
+	assert_eq "ptrace -1 Operation not permitted
+bpf -1 Operation not permitted
+unshare -1 Operation not permitted
+mount -1 Operation not permitted" "$out" "the escape syscalls"
+	for name in ptrace bpf unshare mount; do
+		chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "syscall" and
+			r["object"] == "'"$name"'" and r["decision"] == "deny" and
+			r["rule"] == "seccomp")'
+	done
+}
+
 assert_contains_text() {
 	case $1 in *"$2"*) ;; *) fail "expected '$2' in '$1'" ;; esac
 }
@@ -120,5 +145,6 @@ row memfd-exec row_memfd_exec
 row loader-exec row_loader_exec
 row socket-families row_socket_families
 row environment row_environment
+row escape-syscalls row_escape_syscalls
 
 stop_daemon
