@@ -16,6 +16,8 @@ static void usage(FILE *f)
 		"  run --agent NAME [--workspace DIR] -- CMD [ARGS...]\n"
 		"                     run CMD as agent NAME under its policy\n"
 		"  status             what pinfoldd enforces, its sessions and counters\n"
+		"  policy check|explain|show [--config-dir DIR] ...\n"
+		"                     check a configuration, explain a decision, show grants\n"
 		"exit status: that of CMD for run; %d when pinfold itself fails\n",
 		EXIT_PINFOLD);
 }
@@ -51,6 +53,8 @@ int main(int argc, char **argv)
 		return cmd_run(&c, argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(&c, argc, argv);
+	if (!strcmp(argv[0], "policy"))
+		return cmd_policy(&c, argc, argv);
 	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return 2;

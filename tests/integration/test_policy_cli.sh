@@ -1,0 +1,38 @@
+#!/bin/bash
+# pinfold policy check, explain and show on a configuration directory,
+# with no daemon: the same library and the same answers as the daemon's.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+EX=$REPO/policy/examples
+pol() { "$BUILD/pinfold" policy "$@"; }
+
+pol check --config-dir "$EX" || fail "the example configuration does not check clean"
+
+BAD=$TEST_TMP/bad
+mkdir -p "$BAD/agents.d"
+printf '[network]\nconect = 10.0.0.0/8 443\n' >"$BAD/agents.d/ci.ini"
+rc=0
+out=$(pol check --config-dir "$BAD" 2>&1) || rc=$?
+assert_eq 1 "$rc" "exit status of check on a bad configuration"
+assert_eq "agents.d/ci.ini:2: unknown key 'conect' in [network]" "$out" "check's message"
+
+# Each row: the expected exit status, the start of the answer (_ for a
+# space), and what is asked.
+explain_row() {
+	local want_rc=$1 want=${2//_/ } out rc=0
+	shift 2
+	out=$(pol explain --config-dir "$EX" --agent demo "$@") || rc=$?
+	assert_eq "$want_rc" "$rc" "exit status of explain $*"
+	case $out in "$want"*) ;; *) fail "explain $*: '$out', expected '$want...'" ;; esac
+}
+table explain_row <<ROWS
+git-exec 0 allow:_agents.d/demo.ini --exec /usr/bin/git
+id-exec 1 deny: --exec /usr/bin/id
+shadow-write 1 deny: --open /etc/shadow --write
+etc-read 0 allow: --open /etc/hostname
+metadata 1 deny: --connect 169.254.169.254:80
+loopback6 0 allow: --connect [::1]:8080
+mapped 0 allow: --connect [::ffff:127.0.0.1]:8080
+low-port 1 deny: --connect 127.0.0.1:80
+ROWS
