@@ -67,6 +67,7 @@ struct daemon {
 	int epfd;
 	int sigfd;
 	struct session *sessions;
+	struct session *last_hit;	/* session_find_cgroup's cache */
 	uint64_t next_session;
 	uint64_t dropped_seen;	/* ring buffer drops already recorded */
 	uint64_t append_failures;	/* records chain_append refused */

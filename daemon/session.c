@@ -48,17 +48,12 @@ static const char *const env_kept[] = {
 
 struct session *session_find_cgroup(struct daemon *d, uint64_t cgid)
 {
-	static struct session *last;
-
 	/* Events come in bursts from one session: try the last hit first. */
-	if (last && last->cgroup_id == cgid) {
-		for (struct session *s = d->sessions; s; s = s->next)
-			if (s == last)
-				return s;
-	}
+	if (d->last_hit && d->last_hit->cgroup_id == cgid)
+		return d->last_hit;
 	for (struct session *s = d->sessions; s; s = s->next) {
 		if (s->cgroup_id == cgid) {
-			last = s;
+			d->last_hit = s;
 			return s;
 		}
 	}
@@ -519,6 +514,8 @@ void session_tick(struct daemon *d)
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);
 			*pp = s->next;
+			if (d->last_hit == s)
+				d->last_hit = NULL;
 			session_free(s);
 			continue;
 		}

@@ -6,13 +6,20 @@ import json
 import sys
 
 
+def printable(text):
+    """An object name as it can be shown on a terminal: control characters
+    (a newline, an escape sequence an agent chose) are shown escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode()
+                   for c in text)
+
+
 def main():
     rows, seen, opens = [], set(), 0
     for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
         r = json.loads(line)
         if r.get("type") != "decision":
             continue
-        key = (r["action"], r["object"], r["decision"], r["rule"])
+        key = (r["action"], printable(r["object"]), r["decision"], r["rule"])
         interesting = r["action"] != "open" or r["decision"] == "deny"
         if not interesting:
             opens += 1

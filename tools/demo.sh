@@ -86,7 +86,15 @@ EOF
 echo
 echo "== the same forbidden file and exec steps as uid $uid without pinfold"
 as_agent() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@" >/dev/null 2>&1; }
-check() { if as_agent "${@:2}"; then echo "  ok      $1"; else echo "  failed  $1"; fi; }
+# Each must succeed, or the denial above was not pinfold's alone.
+check() {
+	if as_agent "${@:2}"; then
+		echo "  ok      $1"
+	else
+		echo "  failed  $1   <- unexpected: Unix permissions refuse it too"
+		status=$((status + 1))
+	fi
+}
 check "read ~/.ssh/id_ed25519" cat "$dir/home/dev/.ssh/id_ed25519"
 check "write a policy file into /etc/pinfold" sh -c "echo x > '$dir/etc/pinfold/agents.d/control.ini'"
 check "write into /var/tmp" sh -c "touch /var/tmp/pinfold-demo-control && rm /var/tmp/pinfold-demo-control"
