@@ -33,6 +33,7 @@ enum ev_type {
 	EV_FORK = 4,
 	EV_EXIT = 5,
 	EV_SYSCALL = 6,		/* a syscall refused with EPERM (seccomp and others) */
+	EV_UNIX = 7,		/* connect or sendmsg to a pathname unix socket */
 };
 
 /* ev_hdr.flags */
@@ -110,6 +111,20 @@ struct file_key {
 	__u64 ino;
 	__u32 dev;
 	__u32 pad;
+};
+
+#define EV_UNIX_PATH 108		/* sizeof(sun_path) */
+
+/* Keys of the unix_rules map: the socket path exactly, zero-padded. */
+struct unix_key {
+	__u32 agent_id;
+	char path[EV_UNIX_PATH];
+};
+
+struct ev_unix {
+	struct ev_hdr h;
+	__u32 rule;		/* rule id that allowed it, 0 for none */
+	char path[EV_UNIX_PATH];	/* NUL-terminated */
 };
 
 struct ev_syscall {

@@ -66,6 +66,14 @@ struct {
 	__type(value, __u8);
 } loaders SEC(".maps");
 
+/* Pathname unix sockets each agent may reach, by exact path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct unix_key);
+	__type(value, __u32);
+} unix_rules SEC(".maps");
+
 struct dedup_key {
 	__u64 cgroup_id;
 	__u64 hash;
@@ -692,4 +700,59 @@ SEC("cgroup/sendmsg6")
 int sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return decide6(ctx, EV_F_UDP);
+}
+
+extern void *bpf_cast_to_kern_ctx(void *) __ksym;
+
+/*
+ * Pathname unix sockets: a service's socket (a container engine's, say) is
+ * a way out that file permissions alone may leave open, so the agent may
+ * reach only the paths its policy names. Abstract sockets are Landlock's
+ * (scoped to the agent's domain); an unnamed one reaches nothing. The path
+ * is compared as the agent wrote it, so grants name sockets in directories
+ * the agent cannot write.
+ */
+static __always_inline int decide_unix(struct bpf_sock_addr *ctx, __u16 flags)
+{
+	struct bpf_sock_addr_kern *sa = bpf_cast_to_kern_ctx(ctx);
+	struct unix_key key = {};
+	struct ev_unix e = {};
+	struct session_info *si;
+	struct sockaddr *uaddr = BPF_CORE_READ(sa, uaddr);
+	__u32 len = BPF_CORE_READ(sa, uaddrlen), *rule;
+	__u64 cgid;
+	int allow;
+
+	if (len <= 2)
+		return 1;
+	if (bpf_probe_read_kernel_str(key.path, sizeof(key.path), (char *)uaddr + 2) <= 1)
+		return 1;
+	si = current_session(&cgid);
+	key.agent_id = si ? si->agent_id : 0;
+	rule = si ? bpf_map_lookup_elem(&unix_rules, &key) : NULL;
+	allow = rule != NULL;
+
+	if (!seen_before(cgid, path_hash(key.path, sizeof(key.path), allow ^ (__u64)flags << 8)))
+	{
+		hdr_fill(&e.h, EV_UNIX, cgid, allow ? 0 : -1);
+		e.h.flags = flags | (allow ? 0 : EV_F_DENIED);
+		e.rule = rule ? *rule : 0;
+		__builtin_memcpy(e.path, key.path, sizeof(e.path));
+		emit(&e, sizeof(e), !allow);
+	}
+	return allow;
+}
+
+/* libbpf 1.1 names no section for the unix hooks (kernel 6.7); these load
+ * as connect4 programs and pinfoldd sets the attach type before load. */
+SEC("cgroup/connect4")
+int connect_unix(struct bpf_sock_addr *ctx)
+{
+	return decide_unix(ctx, 0);
+}
+
+SEC("cgroup/sendmsg4")
+int sendmsg_unix(struct bpf_sock_addr *ctx)
+{
+	return decide_unix(ctx, EV_F_UDP);
 }

@@ -15,11 +15,13 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "daemon/compat.h"
 #include "daemon/pinfoldd.h"
 #include "pinfold.skel.h"
 
@@ -45,13 +47,19 @@ static struct bpf_program *p_connect4(struct pinfold_bpf *s) { return s->progs.c
 static struct bpf_program *p_connect6(struct pinfold_bpf *s) { return s->progs.connect6; }
 static struct bpf_program *p_sendmsg4(struct pinfold_bpf *s) { return s->progs.sendmsg4; }
 static struct bpf_program *p_sendmsg6(struct pinfold_bpf *s) { return s->progs.sendmsg6; }
+static struct bpf_program *p_connect_unix(struct pinfold_bpf *s) { return s->progs.connect_unix; }
+static struct bpf_program *p_sendmsg_unix(struct pinfold_bpf *s) { return s->progs.sendmsg_unix; }
+
 
 static const struct cg_attach cg_progs[] = {
 	{ p_connect4, BPF_CGROUP_INET4_CONNECT, "connect4" },
 	{ p_connect6, BPF_CGROUP_INET6_CONNECT, "connect6" },
 	{ p_sendmsg4, BPF_CGROUP_UDP4_SENDMSG, "sendmsg4" },
 	{ p_sendmsg6, BPF_CGROUP_UDP6_SENDMSG, "sendmsg6" },
+	{ p_connect_unix, PF_CGROUP_UNIX_CONNECT, "connect_unix" },
+	{ p_sendmsg_unix, PF_CGROUP_UNIX_SENDMSG, "sendmsg_unix" },
 };
+#define N_UNIX_PROGS 2
 #define N_CG_PROGS (int)(sizeof(cg_progs) / sizeof(cg_progs[0]))
 
 /* Programs a previous daemon left attached (it died, or is being
@@ -85,12 +93,41 @@ static void detach_stale(struct daemon *d, enum bpf_attach_type type, int ours)
 	}
 }
 
+/* The unix socket hooks exist from kernel 6.7; before that they are not
+ * loaded, and the daemon says that unix sockets are not governed. */
+static bool kernel_has_unix_hooks(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 7);
+}
+
+static void prepare_unix_progs(struct daemon *d)
+{
+	d->unix_hooks = kernel_has_unix_hooks();
+	for (int i = N_CG_PROGS - N_UNIX_PROGS; i < N_CG_PROGS; i++) {
+		struct bpf_program *p = cg_progs[i].prog(d->skel);
+
+		if (d->unix_hooks)
+			bpf_program__set_expected_attach_type(p, cg_progs[i].type);
+		else
+			bpf_program__set_autoload(p, false);
+	}
+	if (!d->unix_hooks)
+		log_warn("kernel before 6.7: connects to pathname unix sockets are not governed");
+}
+
 static int attach_cgroup_progs(struct daemon *d)
 {
+	int n = d->unix_hooks ? N_CG_PROGS : N_CG_PROGS - N_UNIX_PROGS;
+
 	d->cg_prog_fds = calloc(N_CG_PROGS, sizeof(int));
 	if (!d->cg_prog_fds)
 		return -ENOMEM;
-	for (int i = 0; i < N_CG_PROGS; i++) {
+	for (int i = 0; i < n; i++) {
 		int fd = bpf_program__fd(cg_progs[i].prog(d->skel));
 
 		if (bpf_prog_attach(fd, d->cgroot_fd, cg_progs[i].type, BPF_F_ALLOW_MULTI)) {
@@ -161,6 +198,7 @@ int bpf_setup(struct daemon *d)
 	if (d->ringbuf_bytes)
 		bpf_map__set_max_entries(d->skel->maps.events, d->ringbuf_bytes);
 
+	prepare_unix_progs(d);
 	r = pinfold_bpf__load(d->skel);
 	if (r) {
 		log_error("cannot load BPF programs: %s", strerror(-r));
@@ -216,29 +254,47 @@ void bpf_session_del(struct daemon *d, uint64_t cgid)
 	bpf_map__delete_elem(d->skel->maps.sessions, &cgid, sizeof(cgid), 0);
 }
 
-static void net_rules_clear(struct daemon *d)
+static void map_clear(struct bpf_map *m, size_t key_size)
 {
-	struct bpf_map *m = d->skel->maps.net_rules;
-	struct net_key k, next;
+	char k[sizeof(struct unix_key) > sizeof(struct net_key) ? sizeof(struct unix_key)
+								 : sizeof(struct net_key)];
 
-	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
-		k = next;
-		if (bpf_map__delete_elem(m, &k, sizeof(k), 0))
+	while (!bpf_map__get_next_key(m, NULL, k, key_size))
+		if (bpf_map__delete_elem(m, k, key_size, 0))
 			break;
+}
+
+static int load_unix_rules(struct daemon *d, const struct agent *a)
+{
+	for (size_t i = 0; i < a->nunix; i++) {
+		struct unix_key k = { .agent_id = a->id };
+		__u32 rule = a->unix_socks[i].rule;
+
+		strncpy(k.path, a->unix_socks[i].path, sizeof(k.path) - 1);
+		if (bpf_map__update_elem(d->skel->maps.unix_rules, &k, sizeof(k), &rule,
+					 sizeof(rule), BPF_ANY)) {
+			log_error("cannot load unix socket rule '%s' for agent '%s': %s",
+				  a->unix_socks[i].path, a->name, strerror(errno));
+			return -errno;
+		}
 	}
+	return 0;
 }
 
 int bpf_load_net_rules(struct daemon *d, const struct policy *p)
 {
 	struct bpf_map *m = d->skel->maps.net_rules;
 
-	net_rules_clear(d);
+	map_clear(m, sizeof(struct net_key));
+	map_clear(d->skel->maps.unix_rules, sizeof(struct unix_key));
 	for (size_t i = 0; i < p->nagents; i++) {
 		const struct agent *a = &p->agents[i];
 		struct net_entry *t = NULL;
 		struct diag dg = { 0 };
 		int n = agent_net_table(a, &t, &dg);
 
+		if (load_unix_rules(d, a))
+			return -EIO;
 		if (n < 0) {
 			for (size_t j = 0; j < dg.n; j++)
 				log_error("%s", dg.msgs[j]);

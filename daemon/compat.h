@@ -38,6 +38,15 @@ struct pf_landlock_ruleset_attr {
 	uint64_t scoped;
 };
 
+/* enum bpf_attach_type values of the cgroup unix socket hooks (kernel 6.7),
+ * which libbpf 1.1 has no section name for. */
+#ifndef PF_CGROUP_UNIX_CONNECT
+#define PF_CGROUP_UNIX_CONNECT 49
+#endif
+#ifndef PF_CGROUP_UNIX_SENDMSG
+#define PF_CGROUP_UNIX_SENDMSG 50
+#endif
+
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif

@@ -203,8 +203,9 @@ static void verb_signal(struct daemon *d, struct client *c, json_t *m)
 
 static json_t *layers_json(struct daemon *d)
 {
-	return json_pack("{s:i,s:b,s:b,s:b}", "landlock_abi", d->landlock_abi, "seccomp", 1,
-			 "cgroup_bpf", d->ncg_progs > 0, "observation", d->skel != NULL);
+	return json_pack("{s:i,s:b,s:b,s:b,s:b}", "landlock_abi", d->landlock_abi, "seccomp", 1,
+			 "cgroup_bpf", d->ncg_progs > 0, "unix_sockets", d->unix_hooks,
+			 "observation", d->skel != NULL);
 }
 
 static void verb_status(struct daemon *d, struct client *c)

@@ -333,6 +333,25 @@ static void handle_connect(struct daemon *d, struct session *s, const struct ev_
 	audit_record(d, rec);
 }
 
+static void handle_unix(struct daemon *d, struct session *s, const struct ev_unix *e)
+{
+	bool denied = e->h.flags & EV_F_DENIED;
+	json_t *rec = decision_base(d, s, &e->h, e->h.flags & EV_F_UDP ? "sendto" : "connect");
+	char path[EV_UNIX_PATH + 1];
+
+	memcpy(path, e->path, EV_UNIX_PATH);
+	path[EV_UNIX_PATH] = 0;
+	set_name(rec, "object", path);
+	json_object_set_nocheck(rec, "family", audit_const("unix"));
+	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
+	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
+	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? 0 : e->rule));
+	json_object_set_nocheck(rec, "policy", d->policy_json);
+	if (denied)
+		s->denials++;
+	audit_record(d, rec);
+}
+
 /* A syscall refused with EPERM. The seccomp filter's refusals (ptrace,
  * bpf, mount, namespaces...) are decisions of pinfold's and are chained;
  * any other EPERM (cp -a failing to chown to root) is Unix permissions at
@@ -388,6 +407,10 @@ int event_handle(void *ctx, void *data, size_t len)
 	case EV_CONNECT:
 		if (len >= sizeof(struct ev_connect))
 			handle_connect(d, s, data);
+		break;
+	case EV_UNIX:
+		if (len >= sizeof(struct ev_unix))
+			handle_unix(d, s, data);
 		break;
 	case EV_SYSCALL:
 		if (len >= sizeof(struct ev_syscall))

@@ -229,7 +229,7 @@ static int setup(struct daemon *d)
 	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) || epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN))
 		return -1;
 	record_start(d);
-	log_info("ready: %zu agent(s), policy %.12s, socket '%s'", d->policy->nagents,
+	log_debug("ready: %zu agent(s), policy %.12s, socket '%s'", d->policy->nagents,
 		 d->policy->hash_hex, d->socket_path);
 	return 0;
 }

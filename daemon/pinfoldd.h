@@ -59,6 +59,7 @@ struct daemon {
 	char cgroot[4096];	/* <cg2>/pinfold */
 	int cgroot_fd;
 	int landlock_abi;
+	bool unix_hooks;	/* pathname unix connects governed (kernel 6.7+) */
 	struct pinfold_bpf *skel;
 	struct ring_buffer *rb;
 	int *cg_prog_fds;	/* attached to cgroot, detached at stop */

@@ -210,6 +210,39 @@ static void key_connect(struct loader *l, const struct key_def *k,
 	free(parsed);
 }
 
+/* A pathname unix socket the agent may connect to: an absolute, canonical
+ * path of at most 107 bytes (sun_path's room), compared as a string by the
+ * kernel side, so no variables and no symlinks to resolve later. */
+static void key_unix(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct agent *a = l->agent;
+	struct unix_grant *u;
+	char canon[PATH_MAX];
+
+	if (value[0] != '/' || path_canonical(value, canon, sizeof(canon)) < 0 ||
+	    strcmp(canon, value)) {
+		load_error(l, l->line, "bad unix socket '%s': an absolute path without "
+			   "'//', '.', '..' or a trailing '/'", value);
+		return;
+	}
+	if (strlen(value) >= UNIX_PATH_LEN) {
+		load_error(l, l->line, "unix socket '%s' is longer than %d bytes", value,
+			   UNIX_PATH_LEN - 1);
+		return;
+	}
+	u = load_realloc(l, a->unix_socks, a->nunix + 1, sizeof(*u));
+	if (!u)
+		return;
+	a->unix_socks = u;
+	u[a->nunix].path = strdup(value);
+	u[a->nunix].rule = add_rule(l, k, value);
+	if (!u[a->nunix].path) {
+		l->oom = true;
+		return;
+	}
+	a->nunix++;
+}
+
 /* "LO-HI" or a single uid; agents never get uids below UID_FLOOR. */
 static void key_agent_uids(struct loader *l, const struct key_def *k,
 			   const char *value)
@@ -267,6 +300,7 @@ static const struct key_def agent_keys[] = {
 	{ "files", "read", true, ACC_READ, key_path_grant },
 	{ "files", "write", true, ACC_WRITE, key_path_grant },
 	{ "network", "connect", true, 0, key_connect },
+	{ "network", "unix", true, 0, key_unix },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -438,6 +438,9 @@ static void agent_free(struct agent *a)
 		free(a->paths[i].pattern);
 	free(a->paths);
 	free(a->nets);
+	for (i = 0; i < a->nunix; i++)
+		free(a->unix_socks[i].path);
+	free(a->unix_socks);
 }
 
 void policy_free(struct policy *p)

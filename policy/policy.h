@@ -70,6 +70,13 @@ struct net_grant {
 
 /* One connect line with several port ranges ("53,443") becomes one
  * net_grant per range, all naming the same rule. */
+/* A pathname unix socket the agent may connect to, as an exact path. */
+#define UNIX_PATH_LEN 108	/* sizeof(sun_path) */
+struct unix_grant {
+	char *path;
+	uint32_t rule;
+};
+
 struct agent {
 	uint32_t id;		/* 1-based, stable within one loaded policy */
 	char *name;		/* the file name without ".ini" */
@@ -84,6 +91,8 @@ struct agent {
 	size_t npaths;
 	struct net_grant *nets;
 	size_t nnets;
+	struct unix_grant *unix_socks;
+	size_t nunix;
 };
 
 /* pinfoldd.conf [daemon] */

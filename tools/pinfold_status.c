@@ -38,6 +38,9 @@ static void print_status(json_t *m)
 	printf("seccomp       %s\n", json_is_true(json_object_get(l, "seccomp")) ? "on" : "off");
 	printf("cgroup bpf    %s (connect, sendmsg)\n",
 	       json_is_true(json_object_get(l, "cgroup_bpf")) ? "on" : "OFF");
+	printf("unix sockets  %s\n", json_is_true(json_object_get(l, "unix_sockets"))
+					 ? "on (pathname connect, sendmsg)"
+					 : "OFF (kernel before 6.7: not governed)");
 	printf("events        %lld seen, %lld dropped, %lld de-duplicated\n",
 	       (long long)json_integer_value(json_object_get(ev, "seen")),
 	       (long long)json_integer_value(json_object_get(ev, "dropped")),

@@ -35,7 +35,24 @@ PY=$(readlink -f /usr/bin/python3)
 	echo 'write = ${workspace}'
 	echo 'write = /dev/null'
 	echo 'read = /dev/null'
+	echo '[network]'
+	echo "unix = $TEST_TMP/granted.sock"
 } >"$CONF/agents.d/esc.ini"
+
+# Two root-owned services on pathname sockets any uid may connect to (as
+# a container engine's often is); the policy names one.
+python3 -c '
+import os, socket, sys, time
+socks = []
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    os.chmod(path, 0o666)
+    s.listen(8)
+    socks.append(s)
+time.sleep(600)' "$TEST_TMP/service.sock" "$TEST_TMP/granted.sock" &
+track_pid $!
+wait_until 5 test -S "$TEST_TMP/granted.sock" || fail "the unix services did not start"
 
 start_daemon "$CONF" "$STATE"
 
@@ -136,6 +153,31 @@ mount -1 Operation not permitted" "$out" "the escape syscalls"
 	done
 }
 
+# A service's pathname unix socket that Unix permissions leave open is
+# closed unless the policy names it.
+row_unix_socket() {
+	local out
+	out=$(agent "$PY" -c '
+import socket, sys
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        print("ok")
+    except OSError as e:
+        print(e.strerror)' "$TEST_TMP/service.sock" "$TEST_TMP/granted.sock") ||
+		fail "python3 failed: '$out'"
+	assert_eq "Operation not permitted
+ok" "$out" "connects to the ungranted and the granted socket"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
+		"$TEST_TMP/service.sock" || fail "control: the service refuses connections anyway"
+	chain_has "$STATE" '(r["type"] == "decision" and r["family"] == "unix" and
+		r["object"] == "'"$TEST_TMP/service.sock"'" and r["decision"] == "deny")'
+	chain_has "$STATE" '(r["type"] == "decision" and r["family"] == "unix" and
+		r["object"] == "'"$TEST_TMP/granted.sock"'" and r["decision"] == "allow" and
+		r["rule"].startswith("agents.d/esc.ini:"))'
+}
+
 assert_contains_text() {
 	case $1 in *"$2"*) ;; *) fail "expected '$2' in '$1'" ;; esac
 }
@@ -146,5 +188,6 @@ row loader-exec row_loader_exec
 row socket-families row_socket_families
 row environment row_environment
 row escape-syscalls row_escape_syscalls
+row unix-socket row_unix_socket
 
 stop_daemon

@@ -95,6 +95,15 @@ struct bad_case {
 #define LONG_X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const struct bad_case bad_cases[] = {
+	{ "agents.d/ci.ini", "[network]\nunix = run/x.sock\n", 0,
+	  { "agents.d/ci.ini:2: bad unix socket 'run/x.sock': an absolute path without "
+	    "'//', '.', '..' or a trailing '/'" } },
+	{ "agents.d/ci.ini", "[network]\nunix = /run/../x.sock\n", 0,
+	  { "agents.d/ci.ini:2: bad unix socket '/run/../x.sock': an absolute path "
+	    "without '//', '.', '..' or a trailing '/'" } },
+	{ "agents.d/ci.ini", "[network]\nunix = ${workspace}/s\n", 0,
+	  { "agents.d/ci.ini:2: bad unix socket '${workspace}/s': an absolute path "
+	    "without '//', '.', '..' or a trailing '/'" } },
 	/* More port ranges on one prefix than the kernel's map entry holds. */
 	{ "agents.d/ci.ini", "[network]\n"
 	  "connect = 10.0.0.0/8 2\nconnect = 10.0.0.0/8 4\n"
