@@ -172,20 +172,25 @@ bench_storm() {
 	path, skip, seen, dropped = sys.argv[1], *map(int, sys.argv[2:])
 	def stamp(r):
 	    return datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
-	start = last = None
-	decided = 0
+	start, last, decided, order = {}, {}, {}, []
 	for i, line in enumerate(open(path)):
 	    r = json.loads(line)
 	    if i < skip:
 	        continue
-	    if r["type"] == "session-start" and start is None:
-	        start = stamp(r)
+	    if r["type"] == "session-start":
+	        start[r["session"]] = stamp(r)
+	        order.append((r["session"], r["cmd"][1]))
 	    elif r["type"] == "decision":
-	        decided += 1
-	        last = stamp(r)
-	secs = last - start
-	print(f"  {seen} events seen, {decided} decided and chained in {secs:.2f} s: "
-	      f"{decided / secs:,.0f} events/s end to end, {dropped} dropped")
+	        decided[r["session"]] = decided.get(r["session"], 0) + 1
+	        last[r["session"]] = stamp(r)
+	for sid, what in order:
+	    secs = last[sid] - start[sid]
+	    print(f"  {what}: {decided[sid]} decided and chained in {secs:.2f} s: "
+	          f"{decided[sid] / secs:,.0f} events/s end to end")
+	total = sum(decided.values())
+	secs = max(last.values()) - min(start.values())
+	print(f"  both: {seen} events seen, {total} chained in {secs:.2f} s "
+	      f"({total / secs:,.0f}/s), {dropped} dropped")
 	EOF
 	"$build/chain-verify" -q "$tmp/state/audit" && echo "  chain verified"
 }
