@@ -178,6 +178,99 @@ ok" "$out" "connects to the ungranted and the granted socket"
 		r["rule"].startswith("agents.d/esc.ini:"))'
 }
 
+# Paths that reach a forbidden file without naming it: relative to a
+# directory descriptor, through /proc/self/root and /proc/self/fd, and a
+# hard link made inside the writable workspace.
+row_indirect_paths() {
+	local out
+	out=$(agent "$PY" -c '
+import errno, os, sys
+secret = sys.argv[1]
+def attempt(name, f):
+    try:
+        f()
+        print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+def dirfd():
+    d = os.open(os.path.dirname(secret), os.O_PATH)
+    os.close(os.open("key", os.O_RDONLY, dir_fd=d))
+def procfd():
+    d = os.open(os.path.dirname(secret), os.O_PATH)
+    open("/proc/self/fd/%d/key" % d).read()
+attempt("dirfd", dirfd)
+attempt("proc-fd", procfd)
+attempt("proc-root", lambda: open("/proc/self/root" + secret).read())
+attempt("hardlink", lambda: os.link(secret, "key-link"))
+attempt("chdir", lambda: (os.chdir(os.path.dirname(secret)), open("key").read()))' \
+		"$SECRET/key") || fail "python3 failed: '$out'"
+	# A hard link is refused by protected_hardlinks (EPERM) or, where that
+	# is off, by Landlock (EXDEV: no refer right outside the workspace).
+	out=${out/hardlink EPERM/hardlink refused}
+	out=${out/hardlink EXDEV/hardlink refused}
+	assert_eq "dirfd EACCES
+proc-fd EACCES
+proc-root EACCES
+hardlink refused
+chdir EACCES" "$out" "the indirect paths"
+	[ ! -e "$WS/key-link" ] || fail "a hard link to the secret was made in the workspace"
+}
+
+# Another cgroup for a child (clone3 CLONE_INTO_CGROUP), or the agent's
+# own pid written into another cgroup.procs: the tag cannot be shed.
+row_cgroup_moves() {
+	local cg2 out
+	cg2=$(cg2_mount)
+	out=$(agent "$PY" -c '
+import ctypes, errno, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+try:
+    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+    print("open ok")
+except OSError as e:
+    print("open", errno.errorcode[e.errno])
+    fd = os.open(sys.argv[1], os.O_PATH | os.O_DIRECTORY)
+# struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
+# stack, stack_size, tls, set_tid, set_tid_size, cgroup
+args = struct.pack("11Q", 0x200000000, 0, 0, 0, 17, 0, 0, 0, 0, 0, fd)
+buf = ctypes.create_string_buffer(args)
+r = libc.syscall(435, buf, len(args))
+if r == 0:
+    os._exit(0)
+print("clone3", errno.errorcode[ctypes.get_errno()] if r < 0 else "ok")
+try:
+    open(sys.argv[1] + "/cgroup.procs", "w").write(str(os.getpid()))
+    print("procs ok")
+except OSError as e:
+    print("procs", errno.errorcode[e.errno])
+print([l for l in open("/proc/self/cgroup").read().split("\n") if l.startswith("0::")][0])' "$cg2") || fail "python3 failed: '$out'"
+	assert_eq "open EACCES
+clone3 ENOSYS
+procs EACCES" "$(sed -n 1,3p <<<"$out")" "opening the root cgroup, clone3 into it, cgroup.procs"
+	case $(sed -n 4p <<<"$out") in 0::/pinfold/esc/*) ;; *) fail "the agent left its session: '$out'" ;; esac
+}
+
+# Names made to break a log or a terminal: a newline, a quote, an escape
+# sequence, bytes that are not UTF-8, and a path of 4,096 bytes. The chain
+# stays well-formed and verifiable, and nothing is cut without saying so.
+row_hostile_names() {
+	agent "$PY" -c '
+import os
+for name in (b"new\nline", b"quo\"te", b"esc\x1b[31m", b"bad\xff\xfe"):
+    open(name, "w").close()
+deep = b"/".join([b"d" * 200] * 20)
+try:
+    os.open(b"/" + deep + b"/x" * 100, os.O_RDONLY)
+except OSError:
+    pass' || fail "python3 failed"
+	"$BUILD/chain-verify" -q "$STATE/audit" || fail "the chain does not verify"
+	chain_has "$STATE" '(r["type"] == "decision" and r["object"] == "new\nline")'
+	chain_has "$STATE" '(r["type"] == "decision" and r["object"] == "quo\"te")'
+	chain_has "$STATE" '(r["type"] == "decision" and r["object"] == "esc\x1b[31m")'
+	chain_has "$STATE" '(r["type"] == "decision" and r.get("object_hex") == "626164fffe")'
+	chain_has "$STATE" '(r["type"] == "decision" and r.get("truncated") is True)'
+}
+
 assert_contains_text() {
 	case $1 in *"$2"*) ;; *) fail "expected '$2' in '$1'" ;; esac
 }
@@ -189,5 +282,8 @@ row socket-families row_socket_families
 row environment row_environment
 row escape-syscalls row_escape_syscalls
 row unix-socket row_unix_socket
+row indirect-paths row_indirect_paths
+row cgroup-moves row_cgroup_moves
+row hostile-names row_hostile_names
 
 stop_daemon
