@@ -352,16 +352,30 @@ static void handle_unix(struct daemon *d, struct session *s, const struct ev_uni
 	audit_record(d, rec);
 }
 
+/* Signals the kernel refused: to pinfoldd, to another session, to anything
+ * outside the agent's Landlock domain. An attempt on the enforcer is worth
+ * a record whoever refused it. */
+static bool is_signal_call(int nr)
+{
+	return nr == SCMP_SYS(kill) || nr == SCMP_SYS(tkill) || nr == SCMP_SYS(tgkill) ||
+	       nr == SCMP_SYS(rt_sigqueueinfo) || nr == SCMP_SYS(rt_tgsigqueueinfo) ||
+	       nr == SCMP_SYS(pidfd_send_signal);
+}
+
 /* A syscall refused with EPERM. The seccomp filter's refusals (ptrace,
  * bpf, mount, namespaces...) are decisions of pinfold's and are chained;
- * any other EPERM (cp -a failing to chown to root) is Unix permissions at
- * work and decides nothing here. */
+ * so are refused signals (above); any other EPERM (cp -a failing to chown
+ * to root) is Unix permissions at work and decides nothing here. */
 static void handle_syscall(struct daemon *d, struct session *s, const struct ev_syscall *e)
 {
 	json_t *rec;
 	char *name, num[32];
 
-	if (!sandbox_denies_syscall((int)e->nr))
+	const char *rule = "seccomp";
+
+	if (is_signal_call((int)e->nr))
+		rule = "kernel: signal to a process outside the agent's reach";
+	else if (!sandbox_denies_syscall((int)e->nr))
 		return;
 	rec = decision_base(d, s, &e->h, "syscall");
 	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)e->nr);
@@ -369,7 +383,7 @@ static void handle_syscall(struct daemon *d, struct session *s, const struct ev_
 	json_object_set_new_nocheck(rec, "object", json_string(name ? name : num));
 	json_object_set_nocheck(rec, "outcome", audit_const("EPERM"));
 	json_object_set_nocheck(rec, "decision", audit_const("deny"));
-	json_object_set_nocheck(rec, "rule", audit_const("seccomp"));
+	json_object_set_nocheck(rec, "rule", audit_const(rule));
 	json_object_set_nocheck(rec, "policy", d->policy_json);
 	free(name);
 	s->denials++;

@@ -17,6 +17,7 @@
  *                                a grandchild in its own session runs
  *                                "report ACTION..." with stdout into FILE;
  *                                prints FILE once the grandchild is done
+ *   probe ids               prints "uid U euid E"
  *   probe cgroup                 the "0::" line of /proc/self/cgroup
  *   probe sleep SECONDS          then "ok"
  *   probe openstorm DIR N        opens DIR/f0 .. DIR/f{N-1}; "ok N"
@@ -467,7 +468,17 @@ static int act_connectstorm(char **argv, int argc)
 	return 0;
 }
 
+/* Real and effective uid: what a setuid bit would change. */
+static int act_ids(char **argv, int argc)
+{
+	(void)argv;
+	(void)argc;
+	printf("uid %u euid %u\n", (unsigned)getuid(), (unsigned)geteuid());
+	return 0;
+}
+
 static const struct action actions[] = {
+	{ "ids", 0, 0, act_ids },
 	{ "read", 1, 1, act_read },
 	{ "write", 1, 1, act_write },
 	{ "connect", 2, 2, act_connect },

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Usage: tests/integration/run.sh [NAME...]
 #
-# Runs tests/integration/test_*.sh in name order (or only those whose name
+# Runs tests/integration/test_*.sh and tests/escape/test_*.sh in name order
+# (or only those whose name
 # contains one of the NAMEs), each as `bash test_x.sh` with its working
 # directory and TEST_TMP a fresh temporary directory, and with
 #
@@ -157,7 +158,9 @@ on_signal() {
 }
 trap on_signal HUP INT TERM
 
-mapfile -t scripts < <(find "$here" -maxdepth 1 -name 'test_*.sh' -type f | LC_ALL=C sort)
+# The escape suite lives beside the integration tests and runs with them.
+mapfile -t scripts < <(find "$here" "$here/../escape" -maxdepth 1 -name 'test_*.sh' -type f \
+	2>/dev/null | LC_ALL=C sort)
 ran=0
 for script in "${scripts[@]}"; do
 	selected "$(basename "$script")" "$@" || continue

