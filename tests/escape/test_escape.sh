@@ -100,6 +100,34 @@ row_planted_links() {
 	[ "$rc" = 126 ] || fail "exec through a planted link: status $rc, '$out'"
 }
 
+# A symlink inside the workspace pointing at a world-writable directory
+# outside the grants, and a dangling one pointing at a file to be made
+# there: writing and creating through them both fail.
+row_symlink_write() {
+	local drop out
+	drop=$(mktemp -d "$TEST_TMP/drop.XXXXXX")
+	chmod 1777 "$drop"
+	echo "untouched" >"$drop/existing"
+	chmod 0666 "$drop/existing"
+	agent /usr/bin/dash -c "ln -s '$drop' out-dir && ln -s '$drop/new' out-new" ||
+		fail "could not make the links"
+	out=$(agent "$PY" -c '
+import errno
+for path, mode in (("out-dir/existing", "w"), ("out-new", "w"), ("out-dir/made", "x")):
+    try:
+        open(path, mode).write("agent was here")
+        print(path, "ok")
+    except OSError as e:
+        print(path, errno.errorcode[e.errno])') || fail "python3 failed: '$out'"
+	assert_eq "out-dir/existing EACCES
+out-new EACCES
+out-dir/made EACCES" "$out" "writes and creations through the links"
+	assert_eq "untouched" "$(cat "$drop/existing")" "the file behind the link"
+	[ ! -e "$drop/new" ] && [ ! -e "$drop/made" ] || fail "a file was created through a link"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+		r["object"] == "out-new" and r["decision"] == "deny")'
+}
+
 # A program from memory has no path for Landlock to judge: killed at exec.
 row_memfd_exec() {
 	local rc=0
@@ -442,6 +470,7 @@ assert_contains_text() {
 }
 
 row planted-links row_planted_links
+row symlink-write row_symlink_write
 row memfd-exec row_memfd_exec
 row loader-exec row_loader_exec
 row socket-families row_socket_families

@@ -6,8 +6,8 @@
 # and their counts add up to the kernel's drop counter.
 # shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/agent.sh"
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/agent.sh"
 
 require_root
 require_cmd python3
