@@ -56,6 +56,16 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
+/* Slot 0: pinfold's cgroup root, set by pinfoldd. Whether a task is in
+ * pinfold's tree at all, known session or not (a session a crashed daemon
+ * left behind). */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroot SEC(".maps");
+
 /* Files an agent may not run as its program even where it may execute
  * them as an interpreter: the dynamic loader, which would otherwise load
  * and run any readable binary ("ld.so /usr/bin/forbidden"). */
@@ -433,7 +443,7 @@ static __always_inline int report_exec_fail(struct pt_regs *regs, long nr, long 
 	return 0;
 }
 
-static __always_inline int report_refused(long nr, __u64 cgid)
+static __always_inline int report_refused(long nr, __u64 cgid, long ret)
 {
 	struct ev_syscall e;
 
@@ -441,7 +451,7 @@ static __always_inline int report_refused(long nr, __u64 cgid)
 	 * adds nothing. */
 	if (seen_before(cgid, 0x5eccull << 48 ^ (__u64)nr ^ hash_seed))
 		return 0;
-	hdr_fill(&e.h, EV_SYSCALL, cgid, -1);
+	hdr_fill(&e.h, EV_SYSCALL, cgid, ret);
 	e.h.flags = EV_F_DENIED;
 	e.nr = (__u32)nr;
 	e.pad = 0;
@@ -472,9 +482,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		/* A refusal of any other call (a seccomp denial of ptrace, bpf,
 		 * mount, unshare...) is an attempt worth recording; success of
 		 * those costs one comparison. */
-		if (ret != -1 || !current_session(&cgid))
+		if ((ret != -1 && ret != -97) || !current_session(&cgid))
 			return 0;
-		return report_refused(nr, cgid);
+		return report_refused(nr, cgid, ret);
 	}
 }
 
@@ -505,8 +515,14 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	__u32 dlen = 0, pos;
 	long n, a;
 
-	if (!current_session(&cgid))
+	if (!current_session(&cgid)) {
+		/* Outside any known session only the refusal applies: to a
+		 * session a crashed daemon left behind, still in the tree. */
+		f = BPF_CORE_READ(bprm, file);
+		if (f && bpf_current_task_under_cgroup(&cgroot, 0) == 1 && exec_refused(f))
+			bpf_send_signal(9);
 		return 0;
+	}
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
@@ -704,6 +720,29 @@ int sendmsg6(struct bpf_sock_addr *ctx)
 
 extern void *bpf_cast_to_kern_ctx(void *) __ksym;
 
+/* Clears a unix path after its first NUL and past the address's length,
+ * so that the map key holds the path the kernel will use and nothing
+ * else. */
+struct nul_ctx {
+	struct unix_key *k;
+	__u32 len;	/* bytes of path the address holds */
+	int past_nul;
+};
+
+static long zero_after_nul(__u64 i, void *ctx)
+{
+	struct nul_ctx *c = ctx;
+	__u32 at = i & 127;
+
+	if (at >= EV_UNIX_PATH)
+		return 1;
+	if (c->past_nul || at >= c->len)
+		c->k->path[at] = 0;
+	else if (c->k->path[at] == 0)
+		c->past_nul = 1;
+	return 0;
+}
+
 /*
  * Pathname unix sockets: a service's socket (a container engine's, say) is
  * a way out that file permissions alone may leave open, so the agent may
@@ -716,6 +755,7 @@ static __always_inline int decide_unix(struct bpf_sock_addr *ctx, __u16 flags)
 {
 	struct bpf_sock_addr_kern *sa = bpf_cast_to_kern_ctx(ctx);
 	struct unix_key key = {};
+	struct nul_ctx nc = { 0 };
 	struct ev_unix e = {};
 	struct session_info *si;
 	struct sockaddr *uaddr = BPF_CORE_READ(sa, uaddr);
@@ -723,10 +763,22 @@ static __always_inline int decide_unix(struct bpf_sock_addr *ctx, __u16 flags)
 	__u64 cgid;
 	int allow;
 
+	/* The kernel takes the path to the first NUL or to the end of the
+	 * address, whichever comes first: so does this. A path that fills all
+	 * of sun_path has no room for a NUL, and matches no grant (those are
+	 * 107 bytes at most). */
 	if (len <= 2)
 		return 1;
-	if (bpf_probe_read_kernel_str(key.path, sizeof(key.path), (char *)uaddr + 2) <= 1)
+	/* The address is the kernel's copy in a sockaddr_storage, so all of
+	 * sun_path can be read; what lies past the address's length is then
+	 * cleared with what lies past a NUL. */
+	if (bpf_probe_read_kernel(key.path, sizeof(key.path), (char *)uaddr + 2))
+		return 0;
+	if (key.path[0] == 0)
 		return 1;
+	nc.k = &key;
+	nc.len = len - 2;
+	bpf_loop(sizeof(key.path), zero_after_nul, &nc, 0);
 	si = current_session(&cgid);
 	key.agent_id = si ? si->agent_id : 0;
 	rule = si ? bpf_map_lookup_elem(&unix_rules, &key) : NULL;

@@ -207,6 +207,13 @@ int bpf_setup(struct daemon *d)
 	r = load_loaders(d);
 	if (r)
 		return r;
+	if (bpf_map__update_elem(d->skel->maps.cgroot, &(__u32){ 0 }, sizeof(__u32),
+				 &d->cgroot_fd, sizeof(int), BPF_ANY)) {
+		r = -errno;
+		log_error("cannot register cgroup '%s' with the BPF programs: %s", d->cgroot,
+			  strerror(errno));
+		return r;
+	}
 	r = pinfold_bpf__attach(d->skel);
 	if (r) {
 		log_error("cannot attach BPF tracing programs: %s", strerror(-r));

@@ -71,7 +71,8 @@ static const char *resolved_path(const char *path, const char *dir, size_t dlen,
 	if (t == sizeof(tmp) - 1)
 		tmp[--t] = '/';
 	o = snprintf(out, outlen, "%s", tmp + t);
-	if ((flags & EV_F_BASE) && path[0] != '/')
+	/* An empty path (execveat with AT_EMPTY_PATH) is the base itself. */
+	if ((flags & EV_F_BASE) && path[0] != '/' && path[0])
 		o = snprintf(out, outlen, "%s/%s", tmp + t, path);
 	return o < outlen ? out : NULL;
 }
@@ -375,13 +376,16 @@ static void handle_syscall(struct daemon *d, struct session *s, const struct ev_
 
 	if (is_signal_call((int)e->nr))
 		rule = "kernel: signal to a process outside the agent's reach";
-	else if (!sandbox_denies_syscall((int)e->nr))
+	else if (e->h.ret == -EAFNOSUPPORT && e->nr != SCMP_SYS(socket) &&
+		 e->nr != SCMP_SYS(socketpair))
+		return;
+	else if (e->h.ret != -EAFNOSUPPORT && !sandbox_denies_syscall((int)e->nr))
 		return;
 	rec = decision_base(d, s, &e->h, "syscall");
 	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)e->nr);
 	snprintf(num, sizeof(num), "syscall %u", e->nr);
 	json_object_set_new_nocheck(rec, "object", json_string(name ? name : num));
-	json_object_set_nocheck(rec, "outcome", audit_const("EPERM"));
+	json_object_set_nocheck(rec, "outcome", audit_const(errno_name(e->h.ret)));
 	json_object_set_nocheck(rec, "decision", audit_const("deny"));
 	json_object_set_nocheck(rec, "rule", audit_const(rule));
 	json_object_set_nocheck(rec, "policy", d->policy_json);

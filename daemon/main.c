@@ -199,6 +199,10 @@ static int check_layers(struct daemon *d)
 	if (d->landlock_abi < 3)
 		log_warn("Landlock ABI %d: truncate is not restricted on this kernel",
 			 d->landlock_abi);
+	if (d->landlock_abi < 6)
+		log_warn("Landlock ABI %d: agents may signal processes of their uid outside "
+			 "their session and reach abstract unix sockets made outside it",
+			 d->landlock_abi);
 	log_debug("Landlock ABI %d", d->landlock_abi);
 	return 0;
 }

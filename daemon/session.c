@@ -41,7 +41,9 @@ extern char **environ;
  */
 static const char *const env_kept[] = {
 	"TERM", "COLORTERM", "NO_COLOR", "COLUMNS", "LINES", "LANG", "LANGUAGE", "TZ",
-	NULL,
+	"LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES", "LC_NUMERIC", "LC_TIME",
+	"LC_MONETARY", "LC_PAPER", "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT",
+	"LC_IDENTIFICATION", NULL,
 };
 
 #define AGENT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
@@ -70,8 +72,6 @@ struct session *session_find_pidfd(struct daemon *d, int pidfd)
 
 static bool env_is_kept(const char *kv)
 {
-	if (!strncmp(kv, "LC_", 3))
-		return true;
 	for (int i = 0; env_kept[i]; i++) {
 		size_t n = strlen(env_kept[i]);
 

@@ -20,6 +20,12 @@ chmod 0755 "$SECRET"
 echo "TOPSECRET" >"$SECRET/key"
 chmod 0644 "$SECRET/key"
 PY=$(readlink -f /usr/bin/python3)
+# A granted socket path of 107 bytes, the most a grant may name, and a
+# service on the same path plus one byte, which fills all of sun_path.
+LONGDIR=$TEST_TMP/l
+mkdir -p "$LONGDIR"
+chmod 0755 "$LONGDIR"
+LONG=$LONGDIR/$(printf 'x%.0s' $(seq $((107 - ${#LONGDIR} - 1))))
 # A home the agent may read but not write, whose start-up files Unix
 # permissions would let it change; and a root-owned setuid copy of probe.
 HOMEDIR=$TEST_TMP/home
@@ -51,6 +57,7 @@ install -m 4755 -o root "$PROBE" "$SUID"
 	echo 'read = /dev/null'
 	echo '[network]'
 	echo "unix = $TEST_TMP/granted.sock"
+	echo "unix = $LONG"
 	echo 'connect = 127.0.0.1/32 *'
 } >"$CONF/agents.d/esc.ini"
 
@@ -68,6 +75,25 @@ for path in sys.argv[1:]:
 time.sleep(600)' "$TEST_TMP/service.sock" "$TEST_TMP/granted.sock" &
 track_pid $!
 wait_until 5 test -S "$TEST_TMP/granted.sock" || fail "the unix services did not start"
+# Python will not name a path that fills sun_path, so the raw calls.
+RAWADDR='
+import ctypes, socket, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def raw(path):
+    b = struct.pack("H", socket.AF_UNIX) + path
+    return ctypes.create_string_buffer(b, len(b)), len(b)
+'
+python3 -c "$RAWADDR"'
+import os, sys, time
+s = socket.socket(socket.AF_UNIX)
+buf, n = raw(sys.argv[1].encode() + b"y")
+if libc.bind(s.fileno(), buf, n):
+    sys.exit("bind: %s" % os.strerror(ctypes.get_errno()))
+os.chmod(sys.argv[1] + "y", 0o666)
+s.listen(8)
+time.sleep(600)' "$LONG" &
+track_pid $!
+wait_until 5 test -S "${LONG}y" || fail "the long-path service did not start"
 ABSTRACT=pinfold-escape-$$
 python3 -c '
 import socket, sys, time
@@ -166,6 +192,8 @@ for fam in (socket.AF_VSOCK, socket.AF_PACKET, 44, socket.AF_INET, socket.AF_UNI
 44 97
 2 ok
 1 ok" "$out" "socket() per family (97 is EAFNOSUPPORT)"
+	chain_has "$STATE" '(r["type"] == "decision" and r["object"] == "socket" and
+		r["outcome"] == "EAFNOSUPPORT" and r["rule"] == "seccomp")'
 }
 
 # Credentials travel in the environment under any name: only terminal and
@@ -233,6 +261,15 @@ try:
 except OSError as e:
     print(e.strerror)' "$ABSTRACT") || fail "python3 failed: '$out'"
 	assert_eq "Operation not permitted" "$out" "connect to an abstract socket made outside"
+	# All 108 bytes of sun_path, no NUL: a granted path is a prefix of it.
+	out=$(agent "$PY" -c "$RAWADDR"'
+import os, sys
+s = socket.socket(socket.AF_UNIX)
+buf, n = raw(sys.argv[1].encode() + b"y")
+r = libc.connect(s.fileno(), buf, n)
+print("ok" if r == 0 else os.strerror(ctypes.get_errno()))' "$LONG") ||
+		fail "python3 failed: '$out'"
+	assert_eq "Operation not permitted" "$out" "connect to a 108-byte path a grant is a prefix of"
 	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
 		"$TEST_TMP/service.sock" || fail "control: the service refuses connections anyway"
 	chain_has "$STATE" '(r["type"] == "decision" and r["family"] == "unix" and
@@ -363,6 +400,8 @@ attempt("fexecve", lambda: os.execve(fd, ["id"], {}))') || fail "python3 failed:
 fexecve EACCES" "$out" "the copied and the descriptor-run binary"
 	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "exec" and
 		r["object"] == "./id" and r["decision"] == "deny")'
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "exec" and
+		r.get("resolved") == "/usr/bin/id" and r["decision"] == "deny")'
 }
 
 # io_uring would do opens and connects the syscall hooks never see.

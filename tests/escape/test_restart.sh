@@ -17,18 +17,30 @@ install_probe
 CONF=$TEST_TMP/etc
 STATE=$TEST_TMP/state
 mkdir -p "$CONF/agents.d"
+PY=$(readlink -f /usr/bin/python3)
+WS=$TEST_TMP/ws
 {
 	echo '[exec]'
 	probe_exec_grants
+	echo "allow = $PY"
 	echo '[files]'
 	probe_file_grants
+	echo 'read = ${workspace}'
+	echo 'write = ${workspace}'
 	echo '[network]'
 	echo 'connect = 127.0.0.1/32 *'
 } >"$CONF/agents.d/rs.ini"
 
 start_daemon "$CONF" "$STATE"
-spawn "$BUILD/pinfold" --socket "$SOCK" run --agent rs --workspace "$TEST_TMP/ws" -- \
-	"$PROBE" sleep 30
+# The session waits for a trigger, then runs the loader as a program, a
+# refusal that lives in the kernel side, and notes how that ended.
+spawn "$BUILD/pinfold" --socket "$SOCK" run --agent rs --workspace "$WS" -- "$PY" -c '
+import os, subprocess, sys, time
+while not os.path.exists("trigger"):
+    time.sleep(0.1)
+r = subprocess.run([sys.argv[1], sys.argv[2], "cgroup"], capture_output=True)
+open("result", "w").write("%d %s" % (r.returncode, r.stdout.decode().strip()))
+time.sleep(30)' "$LOADER" "$PROBE"
 wait_until 5 chain_has "$STATE" 'r["type"] == "session-start"' >/dev/null ||
 	fail "the session did not start"
 sid=$(last_session "$STATE")
@@ -55,6 +67,12 @@ chain_has "$STATE" '(r["type"] == "daemon-start" and "previous" in r and
 	r["previous"]["clean_stop"] is False)'
 assert_contains "$STATE/pinfoldd.log" "did not stop cleanly"
 [ -d "$cg2/pinfold/rs/$sid" ] || fail "the orphaned session's cgroup was removed with a process in it"
+
+# The orphan is no session of this daemon, but is still in pinfold's tree:
+# the loader run as a program is still killed before it runs.
+touch "$WS/trigger"
+wait_until 10 test -s "$WS/result" || fail "the orphan did not report"
+assert_eq "-9" "$(cut -d' ' -f1 "$WS/result")" "the loader run by the orphaned session"
 
 kill -KILL "$agent_pid"
 wait_until 15 test ! -d "$cg2/pinfold/rs/$sid" ||
