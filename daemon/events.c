@@ -316,6 +316,19 @@ static void format_addr(const struct ev_connect *e, char *buf, size_t len)
 	}
 }
 
+/* The kernel side decided a connect or send itself; the record says how. */
+static void record_verdict(struct daemon *d, struct session *s, json_t *rec, bool denied,
+			   uint32_t rule)
+{
+	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
+	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
+	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? 0 : rule));
+	json_object_set_nocheck(rec, "policy", d->policy_json);
+	if (denied)
+		s->denials++;
+	audit_record(d, rec);
+}
+
 static void handle_connect(struct daemon *d, struct session *s, const struct ev_connect *e)
 {
 	bool denied = e->h.flags & EV_F_DENIED;
@@ -325,13 +338,7 @@ static void handle_connect(struct daemon *d, struct session *s, const struct ev_
 	format_addr(e, obj, sizeof(obj));
 	json_object_set_new_nocheck(rec, "object", json_string(obj));
 	json_object_set_nocheck(rec, "family", audit_const(e->family == AF_INET ? "inet" : "inet6"));
-	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
-	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
-	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? 0 : e->rule));
-	json_object_set_nocheck(rec, "policy", d->policy_json);
-	if (denied)
-		s->denials++;
-	audit_record(d, rec);
+	record_verdict(d, s, rec, denied, e->rule);
 }
 
 static void handle_unix(struct daemon *d, struct session *s, const struct ev_unix *e)
@@ -344,13 +351,7 @@ static void handle_unix(struct daemon *d, struct session *s, const struct ev_uni
 	path[EV_UNIX_PATH] = 0;
 	set_name(rec, "object", path);
 	json_object_set_nocheck(rec, "family", audit_const("unix"));
-	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
-	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
-	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? 0 : e->rule));
-	json_object_set_nocheck(rec, "policy", d->policy_json);
-	if (denied)
-		s->denials++;
-	audit_record(d, rec);
+	record_verdict(d, s, rec, denied, e->rule);
 }
 
 /* Signals the kernel refused: to pinfoldd, to another session, to anything

@@ -75,6 +75,17 @@ for path in sys.argv[1:]:
 time.sleep(600)' "$TEST_TMP/service.sock" "$TEST_TMP/granted.sock" &
 track_pid $!
 wait_until 5 test -S "$TEST_TMP/granted.sock" || fail "the unix services did not start"
+# Each attempt prints its name and "ok" or the errno's name.
+ATTEMPT='
+import errno
+def attempt(name, f):
+    try:
+        f()
+        print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+'
+
 # Python will not name a path that fills sun_path, so the raw calls.
 RAWADDR='
 import ctypes, socket, struct
@@ -284,15 +295,9 @@ print("ok" if r == 0 else os.strerror(ctypes.get_errno()))' "$LONG") ||
 # hard link made inside the writable workspace.
 row_indirect_paths() {
 	local out
-	out=$(agent "$PY" -c '
+	out=$(agent "$PY" -c "$ATTEMPT"'
 import errno, os, sys
 secret = sys.argv[1]
-def attempt(name, f):
-    try:
-        f()
-        print(name, "ok")
-    except OSError as e:
-        print(name, errno.errorcode[e.errno])
 def dirfd():
     d = os.open(os.path.dirname(secret), os.O_PATH)
     os.close(os.open("key", os.O_RDONLY, dir_fd=d))
@@ -383,14 +388,8 @@ except OSError:
 # AT_EMPTY_PATH): neither runs.
 row_copied_binary() {
 	local out
-	out=$(agent "$PY" -c '
+	out=$(agent "$PY" -c "$ATTEMPT"'
 import errno, os, shutil
-def attempt(name, f):
-    try:
-        f()
-        print(name, "ok")
-    except OSError as e:
-        print(name, errno.errorcode[e.errno])
 shutil.copy("/usr/bin/id", "id")
 os.chmod("id", 0o755)
 attempt("copy", lambda: os.execv("./id", ["id"]))
@@ -447,14 +446,8 @@ row_enforcer() {
 		>/dev/null || fail "the other session did not start"
 	other=$(chain_show "$STATE" 'r["type"] == "session-start"' | tail -n 1 |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
-	out=$(agent "$PY" -c '
+	out=$(agent "$PY" -c "$ATTEMPT"'
 import errno, os, signal, sys
-def attempt(name, f):
-    try:
-        f()
-        print(name, "ok")
-    except OSError as e:
-        print(name, errno.errorcode[e.errno])
 attempt("kill-pinfoldd", lambda: os.kill(int(sys.argv[1]), signal.SIGTERM))
 attempt("mem-other", lambda: open("/proc/%s/mem" % sys.argv[2], "rb").read(1))' \
 		"$PINFOLDD_PID" "$other") || fail "python3 failed: '$out'"
