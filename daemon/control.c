@@ -203,9 +203,12 @@ static void verb_signal(struct daemon *d, struct client *c, json_t *m)
 
 static json_t *layers_json(struct daemon *d)
 {
-	return json_pack("{s:i,s:b,s:b,s:b,s:b}", "landlock_abi", d->landlock_abi, "seccomp", 1,
+	/* Loading a library maps it executable without an exec; only a BPF
+	 * LSM program on mmap_file could refuse that, and no such hook is
+	 * loaded by this version. */
+	return json_pack("{s:i,s:b,s:b,s:b,s:b,s:b}", "landlock_abi", d->landlock_abi, "seccomp", 1,
 			 "cgroup_bpf", d->ncg_progs > 0, "unix_sockets", d->unix_hooks,
-			 "observation", d->skel != NULL);
+			 "observation", d->skel != NULL, "library_loads", 0);
 }
 
 static void verb_status(struct daemon *d, struct client *c)

@@ -38,6 +38,10 @@ static void print_status(json_t *m)
 	printf("seccomp       %s\n", json_is_true(json_object_get(l, "seccomp")) ? "on" : "off");
 	printf("cgroup bpf    %s (connect, sendmsg)\n",
 	       json_is_true(json_object_get(l, "cgroup_bpf")) ? "on" : "OFF");
+	printf("libraries     %s\n", json_is_true(json_object_get(l, "library_loads"))
+					 ? "on"
+					 : "NOT governed: code an agent writes can be loaded with "
+					   "LD_PRELOAD or dlopen");
 	printf("unix sockets  %s\n", json_is_true(json_object_get(l, "unix_sockets"))
 					 ? "on (pathname connect, sendmsg)"
 					 : "OFF (kernel before 6.7: not governed)");

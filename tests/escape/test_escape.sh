@@ -497,6 +497,31 @@ print("thread", t[0])' "$PROBE") || fail "python3 failed: '$out'"
 thread 0::/pinfold/esc/$sid" "$out" "the tag of a daemon, a vfork child and a thread"
 }
 
+# A known hole, kept as a row so that closing it changes the row: a shared
+# library the agent writes is loaded (LD_PRELOAD, dlopen) although it may
+# not execute its workspace. Landlock governs execve, not mmap(PROT_EXEC);
+# the BPF LSM hook that could refuse it cannot be loaded on these kernels.
+# What runs stays inside every other restriction, and pinfold status says
+# libraries are not governed.
+row_known_hole_library() {
+	local out
+	cp /usr/lib/x86_64-linux-gnu/libc.so.6 "$WS/copied.so" || skip "no libc to copy"
+	chmod 0644 "$WS/copied.so"
+	out=$(agent "$PY" -c '
+import ctypes
+ctypes.CDLL("./copied.so")
+print("loaded")
+try:
+    open("'"$SECRET/key"'").read()
+    print("secret read")
+except OSError as e:
+    print(e.strerror)') || fail "python3 failed: '$out'"
+	assert_eq "loaded
+Permission denied" "$out" "a library from the workspace loads; the file grants still hold"
+	pf status | grep -q "^libraries .*NOT governed" ||
+		fail "pinfold status does not say libraries are not governed"
+}
+
 assert_contains_text() {
 	case $1 in *"$2"*) ;; *) fail "expected '$2' in '$1'" ;; esac
 }
@@ -518,5 +543,6 @@ row privilege row_privilege
 row enforcer row_enforcer
 row persistence row_persistence
 row tagging row_tagging
+row known-hole-library row_known_hole_library
 
 stop_daemon
