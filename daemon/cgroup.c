@@ -160,9 +160,15 @@ int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id, char
 	snprintf(agent_dir, sizeof(agent_dir), "%s/%s", d->cgroot, agent);
 	if (mkdir(agent_dir, 0755) && errno != EEXIST)
 		return -errno;
+	/* A session of an earlier daemon (another state directory, or a chain
+	 * started over) may still hold this id's name: the new one takes a
+	 * suffix rather than share a cgroup with it. */
 	snprintf(p, sizeof(p), "%s/%llu", agent_dir, (unsigned long long)id);
-	if (mkdir(p, 0755))
-		return -errno;
+	for (int n = 1; mkdir(p, 0755); n++) {
+		if (errno != EEXIST || n > 100)
+			return -errno;
+		snprintf(p, sizeof(p), "%s/%llu.%d", agent_dir, (unsigned long long)id, n);
+	}
 
 	/* On cgroup v2 the inode number is the kernfs id, which is what
 	 * bpf_get_current_cgroup_id() returns. */

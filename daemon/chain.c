@@ -15,7 +15,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "daemon/chain.h"
 #include "daemon/chain_internal.h"
@@ -30,6 +33,8 @@ struct chain {
 	json_t *head_seq, *head_prev; /* borrowed from head */
 	char *wbuf;		      /* CHAIN_RECORD_MAX bytes */
 	size_t wlen;
+	struct chain_recovery recovery; /* a torn tail set aside at open */
+	bool recovered;
 };
 
 /* sizeof counts the terminating NUL, which is the separator byte. */
@@ -212,6 +217,96 @@ static int file_open(struct chain *c, int dfd, struct stat *st, char *err, size_
  * cannot read, so the file is opened again and checked to be the same
  * inode, in case it was replaced between the two opens.
  */
+/* Offset just past the last newline of the file (0 when it has none). */
+static int last_line_end(int fd, off_t size, off_t *end)
+{
+	char buf[4096];
+	off_t at = size;
+
+	while (at > 0) {
+		size_t n = at > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)at;
+		ssize_t got = pread(fd, buf, n, at - (off_t)n);
+
+		if (got != (ssize_t)n)
+			return got < 0 ? -errno : -EIO;
+		for (size_t i = n; i > 0; i--) {
+			if (buf[i - 1] == '\n') {
+				*end = at - (off_t)n + (off_t)i;
+				return 0;
+			}
+		}
+		at -= (off_t)n;
+	}
+	*end = 0;
+	return 0;
+}
+
+/*
+ * A crash during a write leaves a last line without its newline. Those
+ * bytes are copied to quarantine-<seconds>.bin beside the chain, made
+ * durable, and only then cut from the chain; what was set aside (offset,
+ * length, SHA-256) is kept for the daemon to record. Nothing is dropped
+ * unaccounted for. Damage anywhere else is no crash and is left alone.
+ */
+static int quarantine_tail(struct chain *c, int dfd, int rfd, off_t size, char *err,
+			   size_t errlen)
+{
+	struct chain_recovery *q = &c->recovery;
+	uint8_t digest[CHAIN_HASH_LEN];
+	char *bytes;
+	off_t end;
+	size_t len;
+	int qfd, rc;
+
+	rc = last_line_end(rfd, size, &end);
+	if (rc < 0)
+		return fail(err, errlen, rc, "%s: cannot read: %s", c->path, strerror(-rc));
+	if (end == size)
+		return 0;
+	len = (size_t)(size - end);
+	if (len > CHAIN_RECORD_MAX)
+		return fail(err, errlen, -EBADMSG, "%s: %zu bytes after the last whole record, "
+			    "more than a record: not a torn write, failing closed", c->path, len);
+	bytes = malloc(len);
+	if (!bytes)
+		return fail(err, errlen, -ENOMEM, "%s: out of memory", c->path);
+	if (pread(rfd, bytes, len, end) != (ssize_t)len) {
+		free(bytes);
+		return fail(err, errlen, -EIO, "%s: cannot read its tail", c->path);
+	}
+	snprintf(q->quarantine, sizeof(q->quarantine), "quarantine-%lld.bin",
+		 (long long)time(NULL));
+	qfd = openat(dfd, q->quarantine, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		     0600);
+	rc = qfd < 0 ? -errno : 0;
+	if (!rc && (write(qfd, bytes, len) != (ssize_t)len || fsync(qfd)))
+		rc = -EIO;
+	if (qfd >= 0)
+		close(qfd);
+	if (!rc && !EVP_Digest(bytes, len, digest, NULL, EVP_sha256(), NULL))
+		rc = -EIO;
+	free(bytes);
+	if (rc)
+		return fail(err, errlen, rc, "%s: cannot set its torn tail aside in '%s': %s",
+			    c->path, q->quarantine, strerror(-rc));
+	if (ftruncate(c->fd, end) || fdatasync(c->fd))
+		return fail(err, errlen, -errno, "%s: cannot cut its torn tail: %s", c->path,
+			    strerror(errno));
+	q->offset = (uint64_t)end;
+	q->length = len;
+	chain_hash_hex(digest, q->sha256);
+	c->recovered = true;
+	return 0;
+}
+
+int chain_recovery(const struct chain *c, struct chain_recovery *out)
+{
+	if (!c->recovered)
+		return -ENOENT;
+	*out = c->recovery;
+	return 0;
+}
+
 static int chain_resume(struct chain *c, int dfd, const struct stat *wst, char *err, size_t errlen)
 {
 	struct verify_result r;
@@ -231,6 +326,15 @@ static int chain_resume(struct chain *c, int dfd, const struct stat *wst, char *
 		close(fd);
 		return fail(err, errlen, -EAGAIN, "%s: replaced while being opened", c->path);
 	}
+	e = quarantine_tail(c, dfd, fd, st.st_size, err, errlen);
+	if (e < 0) {
+		close(fd);
+		return e;
+	}
+	if (c->recovered && c->recovery.offset == 0) {
+		close(fd);
+		return 0;
+	}
 	chain_verify_fd(fd, c->path, &r);
 	close(fd);
 
@@ -239,8 +343,8 @@ static int chain_resume(struct chain *c, int dfd, const struct stat *wst, char *
 	if (r.status != VERIFY_OK)
 		return fail(err, errlen, -EBADMSG,
 			    "%s: existing chain fails verification at seq %" PRIu64 ": %s; "
-			    "failing closed, nothing appended (there is no automatic quarantine "
-			    "yet: move the file aside to start a new chain)",
+			    "failing closed, nothing appended (only a torn last record is set "
+			    "aside on its own: move the file aside to start a new chain)",
 			    c->path, r.bad_seq, r.reason);
 	c->next_seq = r.last_seq + 1;
 	memcpy(c->last, r.last_hash, CHAIN_HASH_LEN);

@@ -47,6 +47,17 @@ int64_t chain_append(struct chain *c, json_t *rec);
  * Returns 0 or a negative errno (the records stay buffered). */
 int chain_flush(struct chain *c, bool sync);
 
+/* A torn last record (a crash mid-write) that chain_open set aside. */
+struct chain_recovery {
+	uint64_t offset;	/* where the torn bytes began in the chain file */
+	uint64_t length;
+	char sha256[CHAIN_HASH_LEN * 2 + 1];	/* of the bytes set aside */
+	char quarantine[64];	/* their file, beside the chain */
+};
+
+/* 0 and *out when chain_open set a torn tail aside; -ENOENT otherwise. */
+int chain_recovery(const struct chain *c, struct chain_recovery *out);
+
 /* Flush with sync, then close. */
 int chain_close(struct chain *c);
 

@@ -168,6 +168,26 @@ int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events)
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/* A torn last record the chain set aside when it was opened: what, and
+ * where it went, so that the bytes stay accounted for. */
+static void record_recovery(struct daemon *d)
+{
+	struct chain_recovery q;
+	json_t *rec;
+
+	if (chain_recovery(d->chain, &q))
+		return;
+	log_warn("'%s': a torn last record (%llu bytes at offset %llu) was moved to '%s'",
+		 chain_path(d->chain), (unsigned long long)q.length,
+		 (unsigned long long)q.offset, q.quarantine);
+	rec = audit_base(d, "recovery");
+	json_object_set_new(rec, "offset", json_integer((json_int_t)q.offset));
+	json_object_set_new(rec, "length", json_integer((json_int_t)q.length));
+	json_object_set_new(rec, "sha256", json_string(q.sha256));
+	json_object_set_new(rec, "quarantine", json_string(q.quarantine));
+	audit_record(d, rec);
+}
+
 static void record_start(struct daemon *d)
 {
 	json_t *rec = audit_base(d, "daemon-start"), *prev = audit_previous(d);
@@ -184,6 +204,7 @@ static void record_start(struct daemon *d)
 		json_object_set_new(rec, "previous", prev);
 	}
 	audit_record(d, rec);
+	record_recovery(d);
 	record_policy(d, "policy-load", "start");
 	audit_flush(d, true);
 }

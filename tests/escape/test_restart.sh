@@ -4,7 +4,7 @@
 # the connect programs stay attached to the cgroup tree), the restarted
 # daemon says in the chain that its predecessor did not stop cleanly, keeps
 # the orphaned session's cgroup while a process is in it and sweeps it
-# once it is empty.
+# once it is empty. A torn last record is set aside and accounted for.
 # shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
 set -eu
 . "$(dirname "$0")/../integration/lib.sh"
@@ -47,6 +47,8 @@ sid=$(last_session "$STATE")
 agent_pid=$(chain_show "$STATE" 'r["type"] == "session-start"' | tail -n 1 |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
 cg2=$(cg2_mount)
+# The session outlives the daemon and so the harness's own tracking.
+on_exit "kill -KILL $agent_pid 2>/dev/null"
 
 # The daemon dies without a word.
 kill -KILL "$PINFOLDD_PID"
@@ -62,7 +64,16 @@ grep -qx "0::/pinfold/rs/$sid" "/proc/$agent_pid/cgroup" ||
 n=$(bpftool cgroup show "$cg2/pinfold" 2>/dev/null | grep -c connect || true)
 [ "$n" -ge 2 ] || fail "connect programs detached while the daemon was away ($n attached)"
 
+# A crash mid-write leaves a torn last record: the next daemon sets it
+# aside in a quarantine file and accounts for it in the chain.
+printf '{"seq":999,"prev":"torn' >>"$STATE/audit/chain.jsonl"
+
 start_daemon "$CONF" "$STATE"
+chain_has "$STATE" '(r["type"] == "recovery" and r["length"] == 23 and
+	r["quarantine"].startswith("quarantine-"))'
+q=$(chain_show "$STATE" 'r["type"] == "recovery"' |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["quarantine"])')
+assert_eq '{"seq":999,"prev":"torn' "$(cat "$STATE/audit/$q")" "the bytes set aside"
 chain_has "$STATE" '(r["type"] == "daemon-start" and "previous" in r and
 	r["previous"]["clean_stop"] is False)'
 assert_contains "$STATE/pinfoldd.log" "did not stop cleanly"
