@@ -236,11 +236,14 @@ static void verb_status(struct daemon *d, struct client *c)
 static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
 {
 	const char *verb = json_string_value(json_object_get(m, "verb"));
+	struct requester req;
+	json_t *reply;
 
 	if (c->cred.uid != 0) {
 		reply_error(c->fd, "uid %u may not use the control socket", (unsigned)c->cred.uid);
 		return;
 	}
+	requester_lookup(&req, c->cred.uid, c->cred.pid);
 	if (!verb)
 		reply_error(c->fd, "message has no \"verb\"");
 	else if (!strcmp(verb, "run"))
@@ -249,7 +252,10 @@ static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, in
 		verb_signal(d, c, m);
 	else if (!strcmp(verb, "status"))
 		verb_status(d, c);
-	else
+	else if ((reply = admin_verb(d, verb, m, &req))) {
+		proto_send(c->fd, reply, NULL, 0);
+		json_decref(reply);
+	} else
 		reply_error(c->fd, "unknown verb '%.64s'", verb);
 }
 

@@ -38,6 +38,10 @@ struct session {
 	int client_fd;		/* -1 once the client is gone */
 	bool exited;		/* main process reaped */
 	bool ending;		/* cgroup.kill sent, waiting to rmdir */
+	bool frozen;		/* cgroup.freeze written 1 */
+	int64_t started_ns;	/* CLOCK_REALTIME */
+	int64_t active_ns;	/* last time its event count moved (see lifecycle.c) */
+	uint64_t events_seen, denials_seen;	/* counts already rolled up */
 	const char *end_reason;	/* why it ended, a string constant */
 	int status;		/* wait status of the main process */
 	uint64_t events, denials, processes;
@@ -101,6 +105,10 @@ int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
 			  char **path, uint64_t *cgid);
 int cgroup_kill(const char *path);
 int cgroup_remove(const char *path);
+int cgroup_freeze(const char *path, bool frozen);
+/* [{pid, comm}] of the processes in the cgroup at path; empty when none
+ * or unreadable. */
+json_t *cgroup_procs_json(const char *path);
 void cgroup_teardown_root(struct daemon *d);
 void cgroup_sweep(struct daemon *d, bool warn);
 
@@ -144,6 +152,31 @@ void session_client_gone(struct daemon *d, struct session *s);
 void session_signal(struct daemon *d, struct session *s, int sig);
 void session_tick(struct daemon *d);
 void session_stop_all(struct daemon *d);
+
+/* Ends the session at once (cgroup.kill); its end record gives why, a
+ * string constant. */
+void session_kill(struct daemon *d, struct session *s, const char *why);
+/* Writes the session's cgroup.freeze. Returns 0 or a negative errno. */
+int session_freeze(struct session *s, bool frozen);
+
+/* Who sent a control request, from SO_PEERCRED, and their user name
+ * ("uid N" when the uid has no passwd entry). */
+struct requester {
+	uid_t uid;
+	pid_t pid;
+	char name[64];
+};
+void requester_lookup(struct requester *r, uid_t uid, pid_t pid);
+/* Adds "by_uid", "by_user", "by_pid" to an audit record. */
+void audit_requester(json_t *rec, const struct requester *r);
+
+/* admin.c: the operator verbs (sessions, kill, freeze, thaw). Returns the
+ * reply for verb, or NULL when verb is not one of them. */
+json_t *admin_verb(struct daemon *d, const char *verb, json_t *m, const struct requester *r);
+/* A session as the sessions verb lists it, processes included. */
+json_t *session_json(const struct session *s);
+/* {"ok": false, "error": ...} */
+json_t *reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* uids.c */
 int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);

@@ -364,6 +364,7 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	s->dispatcher_uid = r->dispatcher_uid;
 	s->client_fd = r->client_fd;
 	s->pidfd = -1;
+	s->started_ns = s->active_ns = audit_now_ns();
 	s->grants = grants_bind(a, wsbuf, agent_home(a, L.uid, wsbuf), &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_warn("%s", dg.msgs[i]);
@@ -468,6 +469,24 @@ static void session_end(struct daemon *d, struct session *s, const char *why)
 	cgroup_kill(s->cgroup_path);
 }
 
+void session_kill(struct daemon *d, struct session *s, const char *why)
+{
+	session_end(d, s, why);
+	/* A frozen task is woken by SIGKILL, but a thawed cgroup also lets
+	 * the daemon see it go. */
+	if (s->frozen && !session_freeze(s, false))
+		s->frozen = false;
+}
+
+int session_freeze(struct session *s, bool frozen)
+{
+	int r = cgroup_freeze(s->cgroup_path, frozen);
+
+	if (!r)
+		s->frozen = frozen;
+	return r;
+}
+
 void session_reap(struct daemon *d, struct session *s)
 {
 	siginfo_t si = { 0 };
@@ -510,6 +529,11 @@ void session_tick(struct daemon *d)
 	while (*pp) {
 		struct session *s = *pp;
 
+		/* Activity is noted here, once a loop, not once an event. */
+		if (s->events != s->events_seen) {
+			s->events_seen = s->events;
+			s->active_ns = audit_now_ns();
+		}
 		if (s->ending && s->exited && !cgroup_remove(s->cgroup_path)) {
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);

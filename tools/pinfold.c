@@ -16,6 +16,9 @@ static void usage(FILE *f)
 		"  run --agent NAME [--workspace DIR] -- CMD [ARGS...]\n"
 		"                     run CMD as agent NAME under its policy\n"
 		"  status             what pinfoldd enforces, its sessions and counters\n"
+		"  sessions [--json]  the running sessions and their processes\n"
+		"  kill|freeze|thaw SESSION | --agent NAME\n"
+		"                     end, freeze or thaw one session or all of an agent's\n"
 		"  policy check|explain|show [--config-dir DIR] ...\n"
 		"                     check a configuration, explain a decision, show grants\n"
 		"exit status: that of CMD for run; %d when pinfold itself fails\n",
@@ -53,6 +56,10 @@ int main(int argc, char **argv)
 		return cmd_run(&c, argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(&c, argc, argv);
+	if (!strcmp(argv[0], "sessions"))
+		return cmd_sessions(&c, argc, argv);
+	if (!strcmp(argv[0], "kill") || !strcmp(argv[0], "freeze") || !strcmp(argv[0], "thaw"))
+		return cmd_session_action(&c, argc, argv);
 	if (!strcmp(argv[0], "policy"))
 		return cmd_policy(&c, argc, argv);
 	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);

@@ -3,6 +3,8 @@
 #ifndef PINFOLD_CLI_H
 #define PINFOLD_CLI_H
 
+#include <jansson.h>
+
 /* Exit status for pinfold's own failures (no daemon, refused request),
  * kept apart from the command's statuses as env(1) and timeout(1) do. */
 #define EXIT_PINFOLD 125
@@ -16,7 +18,17 @@ int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 
+int cmd_sessions(struct cli *c, int argc, char **argv);
+/* kill, freeze and thaw, by argv[0]. */
+int cmd_session_action(struct cli *c, int argc, char **argv);
+
 /* Connects to pinfoldd, or prints why not and returns -1. */
 int cli_connect(const struct cli *c);
+/* Waits up to 30 s for one message. Returns 0 or a negative errno. */
+int cli_recv_reply(int sock, json_t **m);
+/* Sends req (with nfds descriptors) on a connection of its own and waits
+ * for the reply. Returns 0 and *reply for {"ok": true}; otherwise prints
+ * the reason on stderr and returns -1. */
+int cli_request(const struct cli *c, json_t *req, const int *fds, int nfds, json_t **reply);
 
 #endif

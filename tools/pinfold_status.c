@@ -1,28 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* pinfold status: what pinfoldd enforces, its sessions, its counters. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
-
-static int recv_reply(int sock, json_t **m)
-{
-	struct pollfd p = { sock, POLLIN, 0 };
-	int fds[PROTO_FDS_MAX], nfds, r;
-
-	do {
-		if (poll(&p, 1, 10000) <= 0)
-			return -ETIMEDOUT;
-		r = proto_recv(sock, m, fds, &nfds);
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
-	} while (r == -EAGAIN);
-	return r;
-}
 
 static void print_status(json_t *m)
 {
@@ -77,7 +61,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	r = proto_send(sock, req, NULL, 0);
 	json_decref(req);
 	if (!r)
-		r = recv_reply(sock, &m);
+		r = cli_recv_reply(sock, &m);
 	close(sock);
 	if (r) {
 		fprintf(stderr, "pinfold: no status from pinfoldd: %s\n", strerror(-r));
