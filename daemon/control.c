@@ -180,6 +180,7 @@ static void verb_run(struct daemon *d, struct client *c, json_t *m, int *fds, in
 	s = session_start(d, &r, err, sizeof(err));
 	if (!s) {
 		log_info("run refused for uid %u: %s", (unsigned)c->cred.uid, err);
+		record_run_refused(d, r.agent, c->cred.uid, err);
 		reply_error(c->fd, "%s", err);
 		goto out;
 	}

@@ -138,7 +138,7 @@ static void reload(struct daemon *d)
 	policy_free(old);
 	audit_policy_cache(d);
 	record_policy(d, "policy-load", "reload");
-	audit_flush(d, true);
+	lifecycle_check(d);
 	log_info("configuration reloaded, policy %.12s", p->hash_hex);
 }
 
@@ -251,9 +251,11 @@ static int setup(struct daemon *d)
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || epoll_add(d, d->listen_fd, TAG_LISTEN, EPOLLIN) ||
-	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) || epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN))
+	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) || epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN) ||
+	    lifecycle_setup(d))
 		return -1;
 	record_start(d);
+	lifecycle_check(d);
 	log_debug("ready: %zu agent(s), policy %.12s, socket '%s'", d->policy->nagents,
 		 d->policy->hash_hex, d->socket_path);
 	return 0;
@@ -290,6 +292,7 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 			session_reap(d, s);
 		break;
 	case TAG_CLIENT: control_client(d, fd, ev->events); break;
+	case TAG_TIMER: lifecycle_timer(d); break;
 	}
 }
 
@@ -357,12 +360,14 @@ static void shutdown_daemon(struct daemon *d)
 	bpf_teardown(d);
 	cgroup_teardown_root(d);
 	unlink(d->socket_path);
+	lifecycle_free(d);
 	policy_free(d->policy);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .listen_fd = -1, .epfd = -1, .sigfd = -1, .cgroot_fd = -1 };
+	struct daemon d = { .listen_fd = -1, .epfd = -1, .sigfd = -1, .cgroot_fd = -1,
+			     .timer_fd = -1 };
 
 	if (parse_args(&d, argc, argv))
 		return 2;

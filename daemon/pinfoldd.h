@@ -81,6 +81,9 @@ struct daemon {
 	json_t *policy_json;	/* see audit_policy_cache */
 	json_t **rule_json;
 	size_t nrule_json;
+	int timer_fd;		/* lifecycle.c */
+	char **expired;		/* agents whose expiry is already recorded */
+	size_t nexpired;
 	bool chain_dirty;
 	bool stopping;
 	char hostname[256];
@@ -88,7 +91,7 @@ struct daemon {
 
 /* What an epoll event's data names: a tag in the high half, the fd in the
  * low half. */
-enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD };
+enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD, TAG_TIMER };
 int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events);
 
 /* log.c: stderr logging; success is quiet unless -v. */
@@ -177,6 +180,23 @@ json_t *admin_verb(struct daemon *d, const char *verb, json_t *m, const struct r
 json_t *session_json(const struct session *s);
 /* {"ok": false, "error": ...} */
 json_t *reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* lifecycle.c: agent status, expiry, cutting an agent off. */
+/* "active", "disabled" or "expired" at now (seconds since the epoch). */
+const char *agent_status(struct daemon *d, const struct agent *a, int64_t now);
+/* 0 when a may start a session now; else -1 and why in err. */
+int agent_may_run(struct daemon *d, const struct agent *a, char *err, size_t errlen);
+/* Kills every running session of agent; returns their ids. why is a
+ * string constant, the reason their end records give. */
+json_t *agent_cut_off(struct daemon *d, const char *agent, const char *why);
+void record_run_refused(struct daemon *d, const char *agent, uid_t by, const char *why);
+void format_utc(int64_t sec, char buf[32]);
+int lifecycle_setup(struct daemon *d);
+/* Acts on whatever is due (expiries) and re-arms the timer; called at
+ * start, after each reload and when the timer fires. */
+void lifecycle_check(struct daemon *d);
+void lifecycle_timer(struct daemon *d);
+void lifecycle_free(struct daemon *d);
 
 /* uids.c */
 int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);

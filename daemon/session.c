@@ -320,10 +320,8 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		snprintf(err, errlen, "unknown agent '%s'", r->agent);
 		return NULL;
 	}
-	if (!a->enabled) {
-		snprintf(err, errlen, "agent '%s' is disabled (%s)", a->name, a->file);
+	if (agent_may_run(d, a, err, errlen))
 		return NULL;
-	}
 	if (!r->argv || !r->argv[0]) {
 		snprintf(err, errlen, "no command given");
 		return NULL;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "policy/policy_int.h"
 
@@ -145,6 +146,82 @@ static void set_dir(struct loader *l, const struct key_def *k,
 	}
 	path_canonical(value, canon, sizeof(canon));
 	*dst = load_strdup(l, canon);
+}
+
+int parse_iso8601(const char *s, int64_t *out)
+{
+	int y, mo, dd, h = 0, mi = 0, sec = 0, zh = 0, zm = 0, n = 0;
+	struct tm tm = { 0 };
+	char sign = 0;
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &dd, &n) != 3 || n != 10)
+		return -1;
+	s += n;
+	if (*s == 'T') {
+		if (sscanf(s, "T%2d:%2d%n", &h, &mi, &n) != 2 || n != 6)
+			return -1;
+		s += n;
+		if (*s == ':' && (sscanf(s, ":%2d%n", &sec, &n) != 1 || n != 3))
+			return -1;
+		s += *s == ':' ? 3 : 0;
+		if (*s == 'Z') {
+			s++;
+		} else if (*s == '+' || *s == '-') {
+			sign = *s;
+			if (sscanf(s + 1, "%2d:%2d%n", &zh, &zm, &n) != 2 || n != 5)
+				return -1;
+			s += 6;
+		}
+	}
+	if (*s || mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || sec > 59 ||
+	    zh > 23 || zm > 59 || y < 1970)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = dd;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	/* timegm() carries 31 April into May; such a date does not exist. */
+	if (t == (time_t)-1 || tm.tm_mday != dd || tm.tm_mon != mo - 1)
+		return -1;
+	*out = (int64_t)t - (sign == '+' ? 1 : -1) * (sign ? (zh * 3600 + zm * 60) : 0);
+	return 0;
+}
+
+static void key_expires(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (parse_iso8601(value, &l->agent->expires) < 0) {
+		load_error(l, l->line, "bad %s '%s': an ISO 8601 date (2026-12-31) or date-time "
+			   "(2026-12-31T18:00:00Z, +HH:MM or -HH:MM)", k->name, value);
+		return;
+	}
+	l->agent->has_expires = true;
+}
+
+static void key_owner(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	l->agent->owner = load_strdup(l, value);
+}
+
+/* The service account is named, not numbered: PAM hands the module a user
+ * name. It need not exist yet when the policy is loaded. */
+static void key_unix_user(struct loader *l, const struct key_def *k, const char *value)
+{
+	size_t i, n = strlen(value);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && !strchr("._-", value[i]))
+			break;
+	if (n == 0 || n > 32 || i < n || value[0] == '-') {
+		load_error(l, l->line, "bad %s '%s': a user name of up to 32 letters, digits, "
+			   "'.', '_' or '-'", k->name, value);
+		return;
+	}
+	l->agent->unix_user = load_strdup(l, value);
 }
 
 static void key_home(struct loader *l, const struct key_def *k,
@@ -296,6 +373,9 @@ static const struct key_def agent_keys[] = {
 	{ "agent", "uid", false, 0, key_uid },
 	{ "agent", "home", false, 0, key_home },
 	{ "agent", "workspace", false, 0, key_workspace },
+	{ "agent", "expires", false, 0, key_expires },
+	{ "agent", "owner", false, 0, key_owner },
+	{ "agent", "unix_user", false, 0, key_unix_user },
 	{ "exec", "allow", true, ACC_EXEC, key_path_grant },
 	{ "files", "read", true, ACC_READ, key_path_grant },
 	{ "files", "write", true, ACC_WRITE, key_path_grant },

@@ -434,6 +434,8 @@ static void agent_free(struct agent *a)
 	free(a->description);
 	free(a->home);
 	free(a->workspace);
+	free(a->owner);
+	free(a->unix_user);
 	for (i = 0; i < a->npaths; i++)
 		free(a->paths[i].pattern);
 	free(a->paths);

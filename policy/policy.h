@@ -87,6 +87,10 @@ struct agent {
 	uid_t uid;		/* when has_uid: the uid it runs as */
 	char *home;		/* NULL: the run-as user's home, else workspace */
 	char *workspace;	/* NULL: <state>/workspaces/NAME */
+	char *owner;		/* who answers for it; NULL: nobody named */
+	char *unix_user;	/* service account PAM sessions are tagged for */
+	bool has_expires;
+	int64_t expires;	/* when has_expires: seconds since the epoch */
 	struct path_grant *paths;
 	size_t npaths;
 	struct net_grant *nets;
@@ -205,6 +209,12 @@ bool agent_check_connect(const struct agent *a, const uint8_t addr[16],
  * prefixes of 96 bits or more as "a.b.c.d/len", others as IPv6. */
 void net_prefix_format(const uint8_t addr[16], uint8_t prefix, char *out,
 		       size_t outlen);
+
+/* Parse an ISO 8601 date ("2026-12-31", midnight UTC) or date-time
+ * ("2026-12-31T18:00", optional ":SS", then "Z", "+HH:MM" or "-HH:MM";
+ * no zone is UTC) into seconds since the epoch. Returns 0, or -1 for
+ * anything else, including a date that does not exist. */
+int parse_iso8601(const char *s, int64_t *out);
 
 /* Canonicalise an absolute path lexically into out (size outlen): "//"
  * collapses, "." goes, ".." removes the component before it (and stays at

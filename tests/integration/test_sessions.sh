@@ -4,31 +4,14 @@
 # (cgroup.events says frozen and a counter stops moving), thaw lets them
 # go on, kill ends every process of the session, and each action is
 # chained with who asked.
-# shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent.sh"
 
 require_root
 require_cmd python3
-
-CONF=$TEST_TMP/etc
-STATE=$TEST_TMP/state
-WS=$TEST_TMP/ws
-mkdir -p "$CONF/agents.d"
-{
-	echo '[exec]'
-	echo "allow = $LOADER"
-	cat <<'INI'
-allow = /usr/bin/dash
-allow = /usr/bin/sleep
-[files]
-read = /usr
-read = /etc
-read = ${workspace}
-write = ${workspace}
-INI
-} >"$CONF/agents.d/ops.ini"
+test_dirs
+shell_agent_grants >"$CONF/agents.d/ops.ini"
 start_daemon "$CONF" "$STATE"
 
 # start_counter NAME: a session whose shell bumps a counter file in its
@@ -36,7 +19,8 @@ start_daemon "$CONF" "$STATE"
 start_counter() {
 	local ws=$WS/$1
 	spawn "$BUILD/pinfold" --socket "$SOCK" run --agent ops --workspace "$ws" -- \
-		/usr/bin/dash -c 'n=0; while :; do n=$((n+1)); echo $n >count; sleep 0.1; done' >/dev/null 2>&1 </dev/null
+		/usr/bin/dash -c 'n=0; while :; do n=$((n+1)); echo $n >count; sleep 0.1; done' \
+		>/dev/null 2>&1 </dev/null
 	wait_until 10 test -s "$ws/count" || fail "session $1 never counted"
 	last_session "$STATE"
 }
