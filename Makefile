@@ -12,12 +12,12 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -I. -I$(BUILD) -D_GNU_SOURCE
-LDLIBS   := -lbpf -lelf -lz -linih -lseccomp -ljansson -lcrypto
+LDLIBS   := -lbpf -lelf -lz -linih -lseccomp -ljansson -lcrypto -lcurl
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev \
 	libinih-dev libssl-dev libjansson-dev libcmocka-dev pkg-config make gcc \
-	git python3 dpkg-dev openssl iproute2
+	git python3 dpkg-dev openssl iproute2 libcurl4-openssl-dev libpam0g-dev
 
 SHARED_SRC := $(wildcard policy/*.c) $(wildcard daemon/chain*.c) \
 	$(wildcard daemon/proto*.c)

@@ -72,12 +72,11 @@ json_t *session_json(const struct session *s)
 			 "processes", cgroup_procs_json(s->cgroup_path));
 }
 
-static json_t *verb_sessions(struct daemon *d, json_t *m, const struct requester *r)
+static json_t *verb_sessions(struct daemon *d, const struct admin_req *q)
 {
 	json_t *a = json_array();
 
-	(void)m;
-	(void)r;
+	(void)q;
 	for (struct session *s = d->sessions; s; s = s->next)
 		json_array_append_new(a, session_json(s));
 	return json_pack("{s:b,s:o}", "ok", 1, "sessions", a);
@@ -158,19 +157,19 @@ static json_t *act_on_selected(struct daemon *d, json_t *m, enum action act,
 	return json_pack("{s:b,s:o}", "ok", 1, "sessions", done);
 }
 
-static json_t *verb_kill(struct daemon *d, json_t *m, const struct requester *r)
+static json_t *verb_kill(struct daemon *d, const struct admin_req *q)
 {
-	return act_on_selected(d, m, ACT_KILL, r);
+	return act_on_selected(d, q->m, ACT_KILL, q->who);
 }
 
-static json_t *verb_freeze(struct daemon *d, json_t *m, const struct requester *r)
+static json_t *verb_freeze(struct daemon *d, const struct admin_req *q)
 {
-	return act_on_selected(d, m, ACT_FREEZE, r);
+	return act_on_selected(d, q->m, ACT_FREEZE, q->who);
 }
 
-static json_t *verb_thaw(struct daemon *d, json_t *m, const struct requester *r)
+static json_t *verb_thaw(struct daemon *d, const struct admin_req *q)
 {
-	return act_on_selected(d, m, ACT_THAW, r);
+	return act_on_selected(d, q->m, ACT_THAW, q->who);
 }
 
 /* NULL when r may call the verb, else why not. */
@@ -181,16 +180,18 @@ static const char *root_only(const struct requester *r)
 
 static const struct admin_verb {
 	const char *name;
-	json_t *(*run)(struct daemon *d, json_t *m, const struct requester *r);
+	json_t *(*run)(struct daemon *d, const struct admin_req *q);
 	const char *(*may)(const struct requester *r);
 } admin_verbs[] = {
 	{ "sessions", verb_sessions, root_only },
 	{ "kill", verb_kill, root_only },
 	{ "freeze", verb_freeze, root_only },
 	{ "thaw", verb_thaw, root_only },
+	{ "agents", inventory_verb, root_only },
+	{ "idp-sync", idp_verb_sync, root_only },
 };
 
-json_t *admin_verb(struct daemon *d, const char *verb, json_t *m, const struct requester *r)
+json_t *admin_verb(struct daemon *d, const char *verb, const struct admin_req *q)
 {
 	for (size_t i = 0; i < sizeof(admin_verbs) / sizeof(admin_verbs[0]); i++) {
 		const struct admin_verb *v = &admin_verbs[i];
@@ -198,11 +199,11 @@ json_t *admin_verb(struct daemon *d, const char *verb, json_t *m, const struct r
 
 		if (strcmp(v->name, verb))
 			continue;
-		no = v->may(r);
+		no = v->may(q->who);
 		if (no)
-			return reply_err("%s (uid %u) may not use '%s': %s", r->name,
-					 (unsigned)r->uid, verb, no);
-		return v->run(d, m, r);
+			return reply_err("%s (uid %u) may not use '%s': %s", q->who->name,
+					 (unsigned)q->who->uid, verb, no);
+		return v->run(d, q);
 	}
 	return NULL;
 }

@@ -253,7 +253,7 @@ static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, in
 		verb_signal(d, c, m);
 	else if (!strcmp(verb, "status"))
 		verb_status(d, c);
-	else if ((reply = admin_verb(d, verb, m, &req))) {
+	else if ((reply = admin_verb(d, verb, &(struct admin_req){ m, fds, nfds, &req }))) {
 		proto_send(c->fd, reply, NULL, 0);
 		json_decref(reply);
 	} else

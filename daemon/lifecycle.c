@@ -28,8 +28,9 @@ static int64_t now_s(void)
 
 const char *agent_status(struct daemon *d, const struct agent *a, int64_t now)
 {
-	(void)d;
-	if (!a->enabled)
+	char err[8];
+
+	if (!a->enabled || idp_refusal(d, a, err, sizeof(err)))
 		return "disabled";
 	if (a->has_expires && a->expires <= now)
 		return "expired";
@@ -49,11 +50,12 @@ int agent_may_run(struct daemon *d, const struct agent *a, char *err, size_t err
 {
 	char when[32];
 
-	(void)d;
 	if (!a->enabled) {
 		snprintf(err, errlen, "agent '%s' is disabled (%s)", a->name, a->file);
 		return -1;
 	}
+	if (idp_refusal(d, a, err, errlen))
+		return -1;
 	if (a->has_expires && a->expires <= now_s()) {
 		format_utc(a->expires, when);
 		snprintf(err, errlen, "agent '%s' expired at %s (%s)", a->name, when, a->file);
@@ -167,9 +169,11 @@ static int64_t next_expiry(struct daemon *d, int64_t now)
 
 static void arm(struct daemon *d, int64_t now)
 {
-	int64_t next = next_expiry(d, now);
+	int64_t next = next_expiry(d, now), idp = idp_next_deadline(d, now);
 	struct itimerspec it = { 0 };
 
+	if (idp && (!next || idp < next))
+		next = idp;
 	it.it_value.tv_sec = (time_t)next;
 	/* 0 disarms, which is right when nothing is due. */
 	if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &it, NULL))
@@ -182,6 +186,7 @@ void lifecycle_check(struct daemon *d)
 	int64_t now = now_s();
 
 	check_expiries(d, now);
+	idp_check_deadlines(d, now);
 	audit_flush(d, true);
 	arm(d, now);
 }

@@ -110,16 +110,18 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 
 /* A configuration with any error is rejected whole; the one in force
  * stays. Running sessions keep their Landlock rules, which a running
- * process cannot change, and get the new network rules. */
-static void reload(struct daemon *d)
+ * process cannot change, and get the new network rules. The identity
+ * provider's agents join each policy loaded. */
+int daemon_reload(struct daemon *d, const char *why, json_t *conflicts)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
 
 	if (!p) {
 		record_policy(d, "policy-rejected", "configuration has errors, see the log");
 		audit_flush(d, true);
-		return;
+		return -1;
 	}
+	idp_merge(d, p, conflicts);
 	d->policy = p;
 	if (bpf_load_net_rules(d, p)) {
 		d->policy = old;
@@ -127,7 +129,7 @@ static void reload(struct daemon *d)
 		bpf_load_net_rules(d, old);
 		record_policy(d, "policy-rejected", "network rules do not fit the kernel map");
 		audit_flush(d, true);
-		return;
+		return -1;
 	}
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const struct agent *a = policy_agent(p, s->agent);
@@ -137,9 +139,18 @@ static void reload(struct daemon *d)
 	}
 	policy_free(old);
 	audit_policy_cache(d);
-	record_policy(d, "policy-load", "reload");
+	record_policy(d, "policy-load", why);
 	lifecycle_check(d);
-	log_info("configuration reloaded, policy %.12s", p->hash_hex);
+	log_info("configuration reloaded (%s), policy %.12s", why, p->hash_hex);
+	return 0;
+}
+
+static void reload(struct daemon *d)
+{
+	json_t *conflicts = json_array();
+
+	daemon_reload(d, "reload", conflicts);
+	json_decref(conflicts);
 }
 
 static int setup_signals(struct daemon *d)
@@ -209,6 +220,20 @@ static void record_start(struct daemon *d)
 	audit_flush(d, true);
 }
 
+/* The provider's agents join the policy once the chain can take the
+ * records of any conflict. The network rules are loaded again with them. */
+static void merge_idp_at_start(struct daemon *d)
+{
+	json_t *conflicts = json_array();
+
+	idp_merge(d, d->policy, conflicts);
+	json_decref(conflicts);
+	if (bpf_load_net_rules(d, d->policy))
+		log_error("network rules of the identity provider's agents do not fit the kernel "
+			  "map");
+	audit_flush(d, true);
+}
+
 static int check_layers(struct daemon *d)
 {
 	d->landlock_abi = landlock_probe_abi();
@@ -245,6 +270,8 @@ static int setup(struct daemon *d)
 		log_error("cannot create state directory '%s': %s", d->state_dir, strerror(errno));
 		return -1;
 	}
+	if (idp_setup(d))
+		return -1;
 	if (check_layers(d) || audit_open(d) || cgroup_setup_root(d) || bpf_setup(d) ||
 	    bpf_load_net_rules(d, d->policy) || control_listen(d) || setup_signals(d))
 		return -1;
@@ -255,6 +282,7 @@ static int setup(struct daemon *d)
 	    lifecycle_setup(d))
 		return -1;
 	record_start(d);
+	merge_idp_at_start(d);
 	lifecycle_check(d);
 	log_debug("ready: %zu agent(s), policy %.12s, socket '%s'", d->policy->nagents,
 		 d->policy->hash_hex, d->socket_path);
@@ -293,6 +321,7 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 		break;
 	case TAG_CLIENT: control_client(d, fd, ev->events); break;
 	case TAG_TIMER: lifecycle_timer(d); break;
+	case TAG_SYNC: idp_fetch_done(d); break;
 	}
 }
 
@@ -361,6 +390,7 @@ static void shutdown_daemon(struct daemon *d)
 	cgroup_teardown_root(d);
 	unlink(d->socket_path);
 	lifecycle_free(d);
+	idp_free(d);
 	policy_free(d->policy);
 }
 

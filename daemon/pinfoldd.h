@@ -42,6 +42,7 @@ struct session {
 	int64_t started_ns;	/* CLOCK_REALTIME */
 	int64_t active_ns;	/* last time its event count moved (see lifecycle.c) */
 	uint64_t events_seen, denials_seen;	/* counts already rolled up */
+	int64_t rolled_active_ns;
 	const char *end_reason;	/* why it ended, a string constant */
 	int status;		/* wait status of the main process */
 	uint64_t events, denials, processes;
@@ -84,6 +85,11 @@ struct daemon {
 	int timer_fd;		/* lifecycle.c */
 	char **expired;		/* agents whose expiry is already recorded */
 	size_t nexpired;
+	json_t *idp_state;	/* idp.c: see policy/idp.h */
+	bool idp_stale;		/* past max_age since the last good sync */
+	int64_t idp_next_fetch;	/* when the interval sync is due next */
+	pid_t idp_sync_pid;	/* the fetching child, -1 when none */
+	int idp_sync_pidfd, idp_sync_fd;
 	bool chain_dirty;
 	bool stopping;
 	char hostname[256];
@@ -91,7 +97,8 @@ struct daemon {
 
 /* What an epoll event's data names: a tag in the high half, the fd in the
  * low half. */
-enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD, TAG_TIMER };
+enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD, TAG_TIMER,
+	     TAG_SYNC };
 int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events);
 
 /* log.c: stderr logging; success is quiet unless -v. */
@@ -175,7 +182,13 @@ void audit_requester(json_t *rec, const struct requester *r);
 
 /* admin.c: the operator verbs (sessions, kill, freeze, thaw). Returns the
  * reply for verb, or NULL when verb is not one of them. */
-json_t *admin_verb(struct daemon *d, const char *verb, json_t *m, const struct requester *r);
+struct admin_req {
+	json_t *m;
+	const int *fds;
+	int nfds;
+	const struct requester *who;
+};
+json_t *admin_verb(struct daemon *d, const char *verb, const struct admin_req *q);
 /* A session as the sessions verb lists it, processes included. */
 json_t *session_json(const struct session *s);
 /* {"ok": false, "error": ...} */
@@ -197,6 +210,34 @@ int lifecycle_setup(struct daemon *d);
 void lifecycle_check(struct daemon *d);
 void lifecycle_timer(struct daemon *d);
 void lifecycle_free(struct daemon *d);
+
+/* idp.c: the identity provider's agents and syncs. */
+int idp_setup(struct daemon *d);
+void idp_free(struct daemon *d);
+/* Adds the provider's agents to a freshly loaded policy; conflicts with
+ * agents.d files (which win) are chained and appended to conflicts. */
+void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts);
+bool idp_is_provider_agent(const struct agent *a);
+bool idp_name_is_file_agent(struct daemon *d, const char *name);
+/* The state's entry for a provider agent, borrowed; NULL for others. */
+json_t *idp_agent_entry(struct daemon *d, const struct agent *a);
+/* 0 when nothing of the provider stops a from running; else -1, err. */
+int idp_refusal(struct daemon *d, const struct agent *a, char *err, size_t errlen);
+/* A sync from bytes or from a descriptor; returns the reply. */
+json_t *idp_sync_buffer(struct daemon *d, const char *buf, size_t len, const char *source);
+json_t *idp_sync_fd(struct daemon *d, int fd, const char *source);
+void idp_fetch_done(struct daemon *d);
+json_t *idp_verb_sync(struct daemon *d, const struct admin_req *q);
+/* inventory.c: the agents verb. */
+json_t *inventory_verb(struct daemon *d, const struct admin_req *q);
+void inventory_roll(struct daemon *d);
+/* When the interval sync or the max_age limit is due next (0: never). */
+int64_t idp_next_deadline(struct daemon *d, int64_t now);
+void idp_check_deadlines(struct daemon *d, int64_t now);
+
+/* main.c: reloads the configuration (the provider's agents included).
+ * Returns 0, or -1 when it has errors and the running policy stays. */
+int daemon_reload(struct daemon *d, const char *why, json_t *conflicts);
 
 /* uids.c */
 int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);

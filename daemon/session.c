@@ -524,6 +524,7 @@ void session_tick(struct daemon *d)
 {
 	struct session **pp = &d->sessions;
 
+	inventory_roll(d);
 	while (*pp) {
 		struct session *s = *pp;
 

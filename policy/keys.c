@@ -362,9 +362,121 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 	l->p->conf.fsync_interval_ms = (unsigned)v;
 }
 
+static void set_string(struct loader *l, char **dst, const char *value)
+{
+	*dst = load_strdup(l, value);
+}
+
+static void key_idp_group(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	set_string(l, &l->p->conf.idp.agents_group, value);
+}
+
+static void key_idp_user_type(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	set_string(l, &l->p->conf.idp.agents_user_type, value);
+}
+
+/* "URN:attr=value", the URN being the enterprise User extension's. */
+static void key_idp_attr(struct loader *l, const struct key_def *k, const char *value)
+{
+	static const char urn[] = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+	const char *eq = strchr(value, '=');
+
+	if (strncmp(value, urn, sizeof(urn) - 1) || !eq || eq == value + sizeof(urn) - 1 ||
+	    !eq[1]) {
+		load_error(l, l->line, "bad %s '%s': write %sATTRIBUTE=VALUE", k->name, value, urn);
+		return;
+	}
+	l->p->conf.idp.agents_attr = strndup(value, (size_t)(eq - value));
+	set_string(l, &l->p->conf.idp.agents_attr_value, eq + 1);
+	if (!l->p->conf.idp.agents_attr)
+		l->oom = true;
+}
+
+/* "GROUP -> ROLE": members of the SCIM group GROUP get role ROLE. */
+static void key_idp_role(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct idp_conf *c = &l->p->conf.idp;
+	const char *arrow = strstr(value, " -> ");
+	struct role_map *r;
+
+	if (!arrow || arrow == value || !arrow[4] || strchr(arrow + 4, ' ')) {
+		load_error(l, l->line, "bad %s '%s': write SCIM GROUP NAME -> role", k->name,
+			   value);
+		return;
+	}
+	r = load_realloc(l, c->roles, c->nroles + 1, sizeof(*r));
+	if (!r)
+		return;
+	c->roles = r;
+	r[c->nroles].group = strndup(value, (size_t)(arrow - value));
+	r[c->nroles].role = load_strdup(l, arrow + 4);
+	if (!r[c->nroles].group)
+		l->oom = true;
+	c->nroles++;
+}
+
+static void key_idp_url(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (strncmp(value, "https://", 8)) {
+		load_error(l, l->line, "bad %s '%s': only https:// is taken", k->name, value);
+		return;
+	}
+	set_string(l, &l->p->conf.idp.url, value);
+}
+
+static void key_idp_file(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	if (path_plain_check(value, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "bad %s: %s", k->name, why);
+		return;
+	}
+	set_string(l, !strcmp(k->name, "token_file") ? &l->p->conf.idp.token_file
+						     : &l->p->conf.idp.ca_file, value);
+}
+
+static void key_idp_seconds(struct loader *l, const struct key_def *k, const char *value)
+{
+	unsigned long long v;
+
+	if (parse_uint(value, 366ull * 86400, &v) < 0) {
+		load_error(l, l->line, "bad %s '%s': seconds, 0 to %u", k->name, value,
+			   366u * 86400);
+		return;
+	}
+	if (!strcmp(k->name, "interval"))
+		l->p->conf.idp.interval_s = (unsigned)v;
+	else
+		l->p->conf.idp.max_age_s = (unsigned)v;
+}
+
+static void key_idp_on_stale(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (strcmp(value, "disable") && strcmp(value, "warn")) {
+		load_error(l, l->line, "bad %s '%s': disable or warn", k->name, value);
+		return;
+	}
+	l->p->conf.idp.stale_disable = !strcmp(value, "disable");
+}
+
 static const struct key_def daemon_keys[] = {
 	{ "daemon", "agent_uids", false, 0, key_agent_uids },
 	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval },
+	{ "idp", "agents_group", false, 0, key_idp_group },
+	{ "idp", "agents_user_type", false, 0, key_idp_user_type },
+	{ "idp", "agents_attribute", false, 0, key_idp_attr },
+	{ "idp", "role_map", true, 0, key_idp_role },
+	{ "idp", "url", false, 0, key_idp_url },
+	{ "idp", "token_file", false, 0, key_idp_file },
+	{ "idp", "ca_file", false, 0, key_idp_file },
+	{ "idp", "interval", false, 0, key_idp_seconds },
+	{ "idp", "max_age", false, 0, key_idp_seconds },
+	{ "idp", "on_stale", false, 0, key_idp_on_stale },
 };
 
 static const struct key_def agent_keys[] = {

@@ -409,6 +409,7 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.uid_lo = 61184;
 	l.p->conf.uid_hi = 61439;
 	l.p->conf.fsync_interval_ms = 10;
+	l.p->conf.idp.stale_disable = true;
 	load_all(&l, config_dir);
 	if (!l.nerr && !l.oom)
 		check_net_tables(&l);
@@ -445,12 +446,29 @@ static void agent_free(struct agent *a)
 	free(a->unix_socks);
 }
 
+static void idp_conf_free(struct idp_conf *c)
+{
+	free(c->agents_group);
+	free(c->agents_user_type);
+	free(c->agents_attr);
+	free(c->agents_attr_value);
+	for (size_t i = 0; i < c->nroles; i++) {
+		free(c->roles[i].group);
+		free(c->roles[i].role);
+	}
+	free(c->roles);
+	free(c->url);
+	free(c->token_file);
+	free(c->ca_file);
+}
+
 void policy_free(struct policy *p)
 {
 	size_t i;
 
 	if (!p)
 		return;
+	idp_conf_free(&p->conf.idp);
 	for (i = 0; i < p->nagents; i++)
 		agent_free(&p->agents[i]);
 	free(p->agents);
@@ -460,6 +478,26 @@ void policy_free(struct policy *p)
 	}
 	free(p->rules);
 	free(p);
+}
+
+struct agent *policy_add_agent(struct policy *p, const char *name, const char *file)
+{
+	struct agent *agents = realloc(p->agents, (p->nagents + 1) * sizeof(*agents)), *a;
+
+	if (!agents)
+		return NULL;
+	p->agents = agents;
+	a = &agents[p->nagents];
+	memset(a, 0, sizeof(*a));
+	a->name = strdup(name);
+	a->file = strdup(file);
+	a->enabled = true;
+	if (!a->name || !a->file) {
+		agent_free(a);
+		return NULL;
+	}
+	a->id = (uint32_t)++p->nagents;
+	return a;
 }
 
 const struct agent *policy_agent(const struct policy *p, const char *name)

@@ -99,10 +99,34 @@ struct agent {
 	size_t nunix;
 };
 
+/* A SCIM group whose members get a pinfold role. */
+struct role_map {
+	char *group;		/* the group's displayName */
+	char *role;
+};
+
+/* pinfoldd.conf [idp]: the identity provider sync. */
+struct idp_conf {
+	/* Which users are agents: any that match one of those set. */
+	char *agents_group;	/* member of the group of this displayName */
+	char *agents_user_type;	/* userType equal to this */
+	char *agents_attr;	/* enterprise attribute (full URN) ... */
+	char *agents_attr_value;	/* ... equal to this */
+	struct role_map *roles;
+	size_t nroles;
+	char *url;		/* SCIM base URL, for the interval sync */
+	char *token_file;	/* bearer token, read at each sync */
+	char *ca_file;		/* CA bundle for url; NULL: the system's */
+	unsigned interval_s;	/* 0: no interval sync */
+	unsigned max_age_s;	/* 0: no limit on the last good sync's age */
+	bool stale_disable;	/* past max_age: disable (true) or warn */
+};
+
 /* pinfoldd.conf [daemon] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
 	unsigned fsync_interval_ms;	/* group commit interval */
+	struct idp_conf idp;
 };
 
 struct policy {
@@ -126,6 +150,11 @@ struct policy {
  */
 int policy_load(const char *config_dir, struct policy **out, struct diag *d);
 void policy_free(struct policy *p);
+
+/* Adds an agent with no grants named name, its origin file (or other
+ * source, such as "idp:KEY"), enabled; NULL when memory runs out. The
+ * pointer is valid until the next call. */
+struct agent *policy_add_agent(struct policy *p, const char *name, const char *file);
 
 /* NULL when there is no such agent, or id is 0 or above nrules. */
 const struct agent *policy_agent(const struct policy *p, const char *name);

@@ -10,17 +10,6 @@
 
 #include "tools/pinfold.h"
 
-/* Parses "--json" as the only option; returns 1 for it, 0 without, -1
- * for anything else. */
-static int json_flag(int argc, char **argv)
-{
-	if (argc == 1)
-		return 0;
-	if (argc == 2 && !strcmp(argv[1], "--json"))
-		return 1;
-	return -1;
-}
-
 static void print_session(json_t *s)
 {
 	json_t *procs = json_object_get(s, "processes"), *p;
@@ -42,30 +31,7 @@ static void print_session(json_t *s)
 
 int cmd_sessions(struct cli *c, int argc, char **argv)
 {
-	int as_json = json_flag(argc, argv);
-	json_t *req, *reply, *ss, *s;
-	size_t i;
-	int r;
-
-	if (as_json < 0) {
-		fprintf(stderr, "usage: pinfold sessions [--json]\n");
-		return 2;
-	}
-	req = json_pack("{s:s}", "verb", "sessions");
-	r = cli_request(c, req, NULL, 0, &reply);
-	json_decref(req);
-	if (r)
-		return EXIT_PINFOLD;
-	ss = json_object_get(reply, "sessions");
-	if (as_json) {
-		json_dumpf(ss, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else {
-		json_array_foreach(ss, i, s)
-			print_session(s);
-	}
-	json_decref(reply);
-	return 0;
+	return cli_list(c, argc, argv, "sessions", print_session);
 }
 
 static int action_usage(const char *verb)
