@@ -95,10 +95,18 @@ struct agent {
 	size_t nunix;
 };
 
-/* pinfoldd.conf [daemon] */
+#define CONTROL_GROUPS_MAX 32
+
+/* pinfoldd.conf [daemon] and [control] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
 	unsigned fsync_interval_ms;	/* group commit interval */
+	gid_t read_gids[CONTROL_GROUPS_MAX];	/* may call read-only verbs */
+	size_t nread_gids;
+	gid_t admin_gids[CONTROL_GROUPS_MAX];	/* may also call mutating verbs */
+	size_t nadmin_gids;
+	unsigned idle_timeout_s;	/* a silent connection is closed after it */
+	unsigned clients_per_uid;	/* connections one non-root uid may hold */
 };
 
 struct policy {
