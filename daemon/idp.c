@@ -268,7 +268,7 @@ json_t *idp_sync_buffer(struct daemon *d, const char *buf, size_t len, const cha
 	scim_batch_free(&b);
 	apply_changes(d, json_integer_value(json_object_get(state, "sync")), changes);
 	conflicts = json_array();
-	daemon_reload(d, "identity provider sync", conflicts);
+	daemon_reload_idp(d, "identity provider sync", conflicts);
 	lifecycle_check(d);
 	return json_pack("{s:b,s:O,s:O,s:o,s:o}", "ok", 1, "sync", json_object_get(state, "sync"),
 			 "complete", json_object_get(state, "complete"), "changes", changes,

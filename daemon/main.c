@@ -112,7 +112,7 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
  * stays. Running sessions keep their Landlock rules, which a running
  * process cannot change, and get the new network rules. The identity
  * provider's agents join each policy loaded. */
-int daemon_reload(struct daemon *d, const char *why, json_t *conflicts)
+int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
 
@@ -139,18 +139,15 @@ int daemon_reload(struct daemon *d, const char *why, json_t *conflicts)
 	}
 	policy_free(old);
 	audit_policy_cache(d);
-	record_policy(d, "policy-load", why);
+	record_policy(d, "policy-load", cause);
 	lifecycle_check(d);
-	log_info("configuration reloaded (%s), policy %.12s", why, p->hash_hex);
+	log_info("configuration reloaded (%s), policy %.12s", cause, p->hash_hex);
 	return 0;
 }
 
-static void reload(struct daemon *d)
+int daemon_reload(struct daemon *d, const char *cause)
 {
-	json_t *conflicts = json_array();
-
-	daemon_reload(d, "reload", conflicts);
-	json_decref(conflicts);
+	return daemon_reload_idp(d, cause, NULL);
 }
 
 static int setup_signals(struct daemon *d)
@@ -297,7 +294,7 @@ static void on_signal(struct daemon *d)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			d->stopping = true;
 		else if (si.ssi_signo == SIGHUP)
-			reload(d);
+			daemon_reload(d, "reload");
 		else if (si.ssi_signo == SIGCHLD)
 			for (struct session *s = d->sessions; s; s = s->next)
 				if (s->pidfd >= 0)
@@ -364,6 +361,7 @@ static void run(struct daemon *d)
 		if (now - last_sync >= interval)
 			last_sync = now;
 		session_tick(d);
+		control_tick(d);
 	}
 }
 

@@ -176,7 +176,6 @@ struct requester {
 	pid_t pid;
 	char name[64];
 };
-void requester_lookup(struct requester *r, uid_t uid, pid_t pid);
 /* Adds "by_uid", "by_user", "by_pid" to an audit record. */
 void audit_requester(json_t *rec, const struct requester *r);
 
@@ -235,9 +234,9 @@ void inventory_roll(struct daemon *d);
 int64_t idp_next_deadline(struct daemon *d, int64_t now);
 void idp_check_deadlines(struct daemon *d, int64_t now);
 
-/* main.c: reloads the configuration (the provider's agents included).
- * Returns 0, or -1 when it has errors and the running policy stays. */
-int daemon_reload(struct daemon *d, const char *why, json_t *conflicts);
+/* main.c: daemon_reload, also appending the provider agents' conflicts
+ * with agents.d files to conflicts (which may be NULL). */
+int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts);
 
 /* uids.c */
 int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);
@@ -268,5 +267,11 @@ int control_listen(struct daemon *d);
 void control_accept(struct daemon *d);
 void control_client(struct daemon *d, int fd, uint32_t events);
 void control_send_exit(struct daemon *d, struct session *s);
+/* Close silent connections; once a loop turn. */
+void control_tick(struct daemon *d);
+
+/* main.c: load the configuration again; 0 when it was accepted, -1 when
+ * it was rejected and the policy in force stays. cause goes in the record. */
+int daemon_reload(struct daemon *d, const char *cause);
 
 #endif

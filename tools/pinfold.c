@@ -22,6 +22,7 @@ static void usage(FILE *f)
 		"  sessions [--json]  the running sessions and their processes\n"
 		"  kill|freeze|thaw SESSION | --agent NAME\n"
 		"                     end, freeze or thaw one session or all of an agent's\n"
+		"  reload             load the configuration again (as SIGHUP does)\n"
 		"  policy check|explain|show [--config-dir DIR] ...\n"
 		"                     check a configuration, explain a decision, show grants\n"
 		"exit status: that of CMD for run; %d when pinfold itself fails\n",
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
 		return cmd_sessions(&c, argc, argv);
 	if (!strcmp(argv[0], "kill") || !strcmp(argv[0], "freeze") || !strcmp(argv[0], "thaw"))
 		return cmd_session_action(&c, argc, argv);
+	if (!strcmp(argv[0], "reload"))
+		return cmd_reload(&c, argc, argv);
 	if (!strcmp(argv[0], "policy"))
 		return cmd_policy(&c, argc, argv);
 	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Talking to pinfoldd: connect, and one request with its reply. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -7,6 +8,8 @@
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
+
+#define REPLY_TIMEOUT_MS 10000
 
 int cli_connect(const struct cli *c)
 {
@@ -20,13 +23,13 @@ int cli_connect(const struct cli *c)
 	return fd;
 }
 
-int cli_recv_reply(int sock, json_t **m)
+static int recv_reply(int sock, json_t **m)
 {
 	struct pollfd p = { sock, POLLIN, 0 };
 	int fds[PROTO_FDS_MAX], nfds, r;
 
 	do {
-		if (poll(&p, 1, 30000) <= 0)
+		if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
 			return -ETIMEDOUT;
 		r = proto_recv(sock, m, fds, &nfds);
 		for (int i = 0; i < nfds; i++)
@@ -57,10 +60,11 @@ int cli_request_full(const struct cli *c, json_t *req, const int *fds, int nfds,
 		return -1;
 	r = proto_send(sock, req, fds, nfds);
 	if (!r)
-		r = cli_recv_reply(sock, reply);
+		r = recv_reply(sock, reply);
 	close(sock);
 	if (r) {
-		fprintf(stderr, "pinfold: no answer from pinfoldd to '%s': %s\n", verb, strerror(-r));
+		fprintf(stderr, "pinfold: no answer to '%s' from pinfoldd: %s\n", verb,
+			strerror(-r));
 		return -1;
 	}
 	if (!json_is_true(json_object_get(*reply, "ok"))) {
@@ -104,4 +108,11 @@ int cli_list(struct cli *c, int argc, char **argv, const char *key, void (*print
 	}
 	json_decref(reply);
 	return 0;
+}
+
+json_t *cli_call(const struct cli *c, json_t *req)
+{
+	json_t *reply;
+
+	return cli_request(c, req, NULL, 0, &reply) ? NULL : reply;
 }

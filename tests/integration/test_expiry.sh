@@ -17,13 +17,16 @@ agent_ini() { # EXPIRES
 	echo "expires = $1"
 	shell_agent_grants
 }
-# Three seconds from now, to the second, in UTC; and the same moment
-# written with an offset, which must mean the same.
+agent_ini 2999-01-01 >"$CONF/agents.d/temp.ini"
+agent_ini 2020-01-01 >"$CONF/agents.d/old.ini"
+start_daemon "$CONF" "$STATE"
+
+# Three seconds from now, to the second, in UTC, written with an offset,
+# which must mean the same; a reload arms the timer for it.
 soon=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
 soon_offset=$(TZ=Etc/GMT-2 date -d "$soon" +%Y-%m-%dT%H:%M:%S+02:00)
 agent_ini "$soon_offset" >"$CONF/agents.d/temp.ini"
-agent_ini 2020-01-01 >"$CONF/agents.d/old.ini"
-start_daemon "$CONF" "$STATE"
+pf reload >/dev/null
 
 spawn "$BUILD/pinfold" --socket "$SOCK" run --agent temp --workspace "$WS" -- \
 	/usr/bin/dash -c ': >started; exec /usr/bin/sleep 60' >/dev/null 2>&1 </dev/null
@@ -35,7 +38,7 @@ cg=$(pf sessions --json | python3 -c 'import json, sys; print(json.load(sys.stdi
 expired_kills() {
 	local deadline
 	deadline=$(date -d "$soon" +%s)
-	# Gone within 1.5 s of the expiry, by the timer alone.
+	# Gone within 2 s of the expiry (whole seconds), by the timer alone.
 	wait_until 10 test ! -d "$cg" || fail "session cgroup '$cg' still there"
 	[ "$(date +%s)" -le $((deadline + 2)) ] || fail "session outlived its expiry by over 2 s"
 	[ "$(date +%s)" -ge "$deadline" ] || fail "session ended before the expiry"
