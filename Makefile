@@ -40,7 +40,7 @@ ASAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 .PHONY: all deps demo check unit unit-asan integration bench fuzz install clean
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify
+all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify $(BUILD)/pam_pinfold.so
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -84,6 +84,18 @@ $(BUILD)/pinfold: $(CLI_OBJ) $(BUILD)/libpinfold.a
 
 $(BUILD)/chain-verify: $(VERIFY_OBJ) $(BUILD)/libpinfold.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The PAM module is a shared object: its few objects are built again as
+# position-independent code.
+PAM_SRC := tools/pam_pinfold.c daemon/proto.c daemon/proto_request.c
+PAMDIR  ?= /lib/$(shell $(CC) -print-multiarch)/security
+
+$(BUILD)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/pam_pinfold.so: $(PAM_SRC:%.c=$(BUILD)/pic/%.o)
+	$(CC) $(CFLAGS) -shared -Wl,--no-undefined -o $@ $^ -ljansson -lpam
 
 # Unit tests, plain and under AddressSanitizer + UBSan.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpinfold.a $(HEADERS)
@@ -138,7 +150,13 @@ $(BUILD)/probe: tests/integration/probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -ljansson
 
-integration: all $(BUILD)/probe
+# A program that opens a PAM session from a service file in a directory
+# of the test's (pam_start_confdir), for the PAM module's tests.
+$(BUILD)/pam_harness: tests/integration/pam_harness.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpam
+
+integration: all $(BUILD)/probe $(BUILD)/pam_harness
 	@tests/integration/run.sh
 
 check: deps
@@ -156,6 +174,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/pinfoldd $(DESTDIR)$(PREFIX)/sbin/pinfoldd
 	install -m 0755 $(BUILD)/pinfold $(BUILD)/chain-verify $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PAMDIR)
+	install -m 0644 $(BUILD)/pam_pinfold.so $(DESTDIR)$(PAMDIR)/
 	install -d $(DESTDIR)/lib/systemd/system
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/pinfoldd.service.in \
 		> $(DESTDIR)/lib/systemd/system/pinfoldd.service

@@ -170,6 +170,8 @@ static const struct admin_verb {
 	{ "thaw", verb_thaw },
 	{ "agents", inventory_verb },
 	{ "idp-sync", idp_verb_sync },
+	{ "pam-account", pam_verb_account },
+	{ "pam-open", pam_verb_open },
 };
 
 json_t *admin_verb(struct daemon *d, const char *verb, const struct admin_req *q)

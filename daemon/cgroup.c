@@ -203,6 +203,14 @@ int cgroup_kill(const char *path)
 	return write_file(path, "cgroup.kill", "1");
 }
 
+int cgroup_attach(const char *path, pid_t pid)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	return write_file(path, "cgroup.procs", v);
+}
+
 int cgroup_freeze(const char *path, bool frozen)
 {
 	return write_file(path, "cgroup.freeze", frozen ? "1" : "0");

@@ -409,6 +409,8 @@ static const struct {
 	{ "freeze", verb_admin },
 	{ "thaw", verb_admin },
 	{ "idp-sync", verb_admin },
+	{ "pam-account", verb_admin },
+	{ "pam-open", verb_admin },
 };
 
 static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)

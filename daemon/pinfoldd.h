@@ -39,6 +39,7 @@ struct session {
 	bool exited;		/* main process reaped */
 	bool ending;		/* cgroup.kill sent, waiting to rmdir */
 	bool frozen;		/* cgroup.freeze written 1 */
+	bool adopted;		/* a PAM login's process, not one the daemon started */
 	int64_t started_ns;	/* CLOCK_REALTIME */
 	int64_t active_ns;	/* last time its event count moved (see lifecycle.c) */
 	uint64_t events_seen, denials_seen;	/* counts already rolled up */
@@ -116,6 +117,8 @@ int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
 int cgroup_kill(const char *path);
 int cgroup_remove(const char *path);
 int cgroup_freeze(const char *path, bool frozen);
+/* Moves pid into the cgroup at path. Returns 0 or a negative errno. */
+int cgroup_attach(const char *path, pid_t pid);
 /* [{pid, comm}] of the processes in the cgroup at path; empty when none
  * or unreadable. */
 json_t *cgroup_procs_json(const char *path);
@@ -163,6 +166,11 @@ void session_signal(struct daemon *d, struct session *s, int sig);
 void session_tick(struct daemon *d);
 void session_stop_all(struct daemon *d);
 
+/* Makes a session of agent a for a process the daemon did not start (a
+ * PAM login, pid) running as uid: a cgroup of its own, the process moved
+ * into it. The session ends when that process does. */
+struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
+			      const char *user, char *err, size_t errlen);
 /* Ends the session at once (cgroup.kill); its end record gives why, a
  * string constant. */
 void session_kill(struct daemon *d, struct session *s, const char *why);
@@ -227,6 +235,9 @@ json_t *idp_sync_buffer(struct daemon *d, const char *buf, size_t len, const cha
 json_t *idp_sync_fd(struct daemon *d, int fd, const char *source);
 void idp_fetch_done(struct daemon *d);
 json_t *idp_verb_sync(struct daemon *d, const struct admin_req *q);
+/* pam_verbs.c: what pam_pinfold.so asks. */
+json_t *pam_verb_account(struct daemon *d, const struct admin_req *q);
+json_t *pam_verb_open(struct daemon *d, const struct admin_req *q);
 /* inventory.c: the agents verb. */
 json_t *inventory_verb(struct daemon *d, const struct admin_req *q);
 void inventory_roll(struct daemon *d);

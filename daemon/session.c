@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -302,7 +303,68 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	json_object_set_new(rec, "workspace", json_string(s->workspace));
 	json_object_set_new(rec, "cgroup", json_string(s->cgroup_path));
 	json_object_set_new(rec, "policy", json_string(d->policy->hash_hex));
+	if (s->adopted)
+		json_object_set_new(rec, "via", json_string("pam"));
 	audit_record(d, rec);
+}
+
+struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
+			      const char *user, char *err, size_t errlen)
+{
+	char *argv[] = { (char *)user, NULL };
+	struct session *s;
+	int rc;
+
+	if (agent_may_run(d, a, err, errlen))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->id = chain_next_seq(d->chain);
+	s->agent = strdup(a->name);
+	s->agent_json = json_string(a->name);
+	s->agent_id = a->id;
+	s->workspace = strdup("");
+	s->uid = uid;
+	s->pid = pid;
+	s->adopted = true;
+	s->client_fd = -1;
+	s->started_ns = s->active_ns = audit_now_ns();
+	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (s->pidfd < 0) {
+		snprintf(err, errlen, "cannot follow pid %d: %s", (int)pid, strerror(errno));
+		goto fail_free;
+	}
+	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
+	if (rc) {
+		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
+			 strerror(-rc));
+		goto fail_free;
+	}
+	rc = bpf_session_add(d, s->cgroup_id, s->id, a->id);
+	if (!rc)
+		rc = cgroup_attach(s->cgroup_path, pid);
+	if (rc) {
+		snprintf(err, errlen, "cannot tag pid %d as session %llu: %s", (int)pid,
+			 (unsigned long long)s->id, strerror(-rc));
+		bpf_session_del(d, s->cgroup_id);
+		cgroup_remove(s->cgroup_path);
+		goto fail_free;
+	}
+	s->next = d->sessions;
+	d->sessions = s;
+	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
+	record_start(d, s, argv);
+	audit_flush(d, true);
+	return s;
+
+fail_free:
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	session_free(s);
+	return NULL;
 }
 
 struct session *session_start(struct daemon *d, const struct run_request *r, char *err,
@@ -485,19 +547,35 @@ int session_freeze(struct session *s, bool frozen)
 	return r;
 }
 
-void session_reap(struct daemon *d, struct session *s)
+/* An adopted main process is not the daemon's child: its pidfd turning
+ * readable says it is gone, and how it ended is its parent's to know. */
+static bool main_process_gone(struct session *s)
 {
 	siginfo_t si = { 0 };
+	struct pollfd p = { s->pidfd, POLLIN, 0 };
 
+	if (s->adopted) {
+		if (poll(&p, 1, 0) != 1)
+			return false;
+		s->status = 0;
+		return true;
+	}
 	if (waitid(P_PIDFD, s->pidfd, &si, WEXITED | WNOHANG) || si.si_pid == 0)
-		return;
-	s->exited = true;
+		return false;
 	s->status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
 					     : W_EXITCODE(0, si.si_status);
+	return true;
+}
+
+void session_reap(struct daemon *d, struct session *s)
+{
+	if (!main_process_gone(s))
+		return;
+	s->exited = true;
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
 	close(s->pidfd);
 	s->pidfd = -1;
-	session_end(d, s, "command exited");
+	session_end(d, s, s->adopted ? "login process exited" : "command exited");
 	bpf_consume(d);
 	record_end(d, s, s->end_reason);
 	audit_flush(d, true);
