@@ -175,7 +175,7 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 		grants_free(g);
 	}
 	printf("%s: ", allow ? "allow" : "deny");
-	print_rule(p, allow ? rule : 0);
+	print_rule(p, rule);
 	return allow ? 0 : 1;
 }
 
