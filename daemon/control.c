@@ -3,9 +3,12 @@
  * The control socket: "run" starts a session for the connected client,
  * "signal" forwards a signal to it, "status" reports what is enforced.
  *
- * Who is asking comes from SO_PEERCRED, never from the message. Only root
- * may call any verb until dispatcher bounds exist: an agent's own
- * processes run as unprivileged uids and are always refused.
+ * Who is asking comes from the kernel (SO_PEERCRED for the uid, gid and
+ * pid, SO_PEERGROUPS for the supplementary groups), never from the
+ * message. Root may call every verb; any other user may run agents its
+ * bound in users.d allows (session.c decides) and signal its own session.
+ * A process inside pinfold's cgroup tree, an agent's, is always refused:
+ * an agent runs as its dispatcher's uid and must not launch another.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,9 +26,14 @@
 
 #define CLIENTS_MAX 1024
 
+#define PEER_GROUPS_MAX 256
+
 struct client {
 	int fd;
 	struct ucred cred;
+	gid_t groups[PEER_GROUPS_MAX];
+	size_t ngroups;
+	bool in_agent;		/* the peer was inside pinfold's cgroups */
 	struct session *session;
 };
 
@@ -54,7 +62,8 @@ int control_listen(struct daemon *d)
 	if (fd < 0)
 		return -errno;
 	unlink(d->socket_path);
-	old = umask(0177);
+	/* Every local user may connect; each verb checks who is asking. */
+	old = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 128)) {
 		int r = -errno;
 
@@ -78,6 +87,42 @@ static struct client *client_by_fd(int fd)
 	return NULL;
 }
 
+/* The primary group and the supplementary ones, as the kernel has them. */
+static void peer_groups(int fd, struct client *c)
+{
+	socklen_t len = sizeof(c->groups) - sizeof(gid_t);
+
+	c->groups[0] = c->cred.gid;
+	c->ngroups = 1;
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups + 1, &len))
+		c->ngroups += len / sizeof(gid_t);
+}
+
+/* Whether pid lives in pinfold's cgroup tree; an unreadable answer counts
+ * as yes, so a peer that is gone or hidden gets nothing. */
+static bool peer_in_agent(struct daemon *d, pid_t pid)
+{
+	char path[64], line[4096];
+	const char *rel = d->cgroot + strlen(d->cg2);
+	bool in = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(rel);
+
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		in = !strncmp(line + 3, rel, n) && (line[3 + n] == 0 || line[3 + n] == '/');
+	}
+	fclose(f);
+	return in;
+}
+
 void control_accept(struct daemon *d)
 {
 	for (;;) {
@@ -99,6 +144,8 @@ void control_accept(struct daemon *d)
 		}
 		c->fd = fd;
 		c->session = NULL;
+		peer_groups(fd, c);
+		c->in_agent = peer_in_agent(d, c->cred.pid);
 		epoll_add(d, fd, TAG_CLIENT, EPOLLIN | EPOLLRDHUP);
 	}
 }
@@ -174,6 +221,9 @@ static void verb_run(struct daemon *d, struct client *c, json_t *m, int *fds, in
 	}
 	memcpy(r.fds, fds, sizeof(r.fds));
 	r.dispatcher_uid = c->cred.uid;
+	r.dispatcher_gid = c->cred.gid;
+	r.groups = c->groups;
+	r.ngroups = c->ngroups;
 	r.dispatcher_pid = c->cred.pid;
 	r.client_fd = c->fd;
 
@@ -237,8 +287,12 @@ static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, in
 {
 	const char *verb = json_string_value(json_object_get(m, "verb"));
 
-	if (c->cred.uid != 0) {
-		reply_error(c->fd, "uid %u may not use the control socket", (unsigned)c->cred.uid);
+	if (c->in_agent) {
+		reply_error(c->fd, "a process of an agent session may not use the control socket");
+		return;
+	}
+	if (c->cred.uid != 0 && verb && strcmp(verb, "run") && strcmp(verb, "signal")) {
+		reply_error(c->fd, "uid %u may not use '%.64s'", (unsigned)c->cred.uid, verb);
 		return;
 	}
 	if (!verb)

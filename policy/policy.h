@@ -464,6 +464,29 @@ int net_table(const struct net_grant *v, size_t n, const char *file,
  * policy and is freed with free(). */
 int unix_list_for(const struct perm_req *r, const struct unix_grant ***out, size_t *n);
 
+/* A decision with its reason: the rule that made it (0: none) and, for a
+ * denial, the layer that refused. For LAYER_CONDITION the rule is the
+ * grant whose condition does not hold; for LAYER_BOUND, the agent's grant
+ * the bound cut; for a denial line, that line; LAYER_AGENT with rule 0 is
+ * "nothing the agent or its roles hold grants it". */
+struct verdict {
+	bool allow;
+	uint32_t rule;
+	enum layer layer;
+};
+
+/* Explain one request against permission r (whose flags are ignored).
+ * Returns 0, or -1 when memory runs out or a denial does not bind. */
+int perm_explain_path(const struct perm_req *r, const char *path, unsigned access,
+		      struct verdict *v);
+int perm_explain_connect(const struct perm_req *r, const uint8_t addr[16], uint16_t port,
+			 struct verdict *v);
+/* The bounds that apply to a dispatcher, in load order; *out is freed
+ * with free(). An empty list for a user no bound names (only root may
+ * then dispatch, unbounded). Returns 0, or -1 when memory runs out. */
+int perm_bounds(const struct policy *p, const char *agent, uid_t uid, const gid_t *gids,
+		size_t ngids, const struct bound ***out, size_t *n);
+
 /* Room for net_prefix_format()'s result, NUL included. */
 #define NET_PREFIX_STRLEN 52
 
