@@ -290,6 +290,8 @@ static void verb_run(struct daemon *d, struct client *c, json_t *m, int *fds, in
 	r.workspace = json_string_value(json_object_get(m, "workspace"));
 	memcpy(r.fds, fds, sizeof(r.fds));
 	r.dispatcher_uid = c->peer.cred.uid;
+	r.dispatcher_gid = c->peer.cred.gid;
+	r.groups = peer_groups(&c->peer, &r.ngroups);
 	r.dispatcher_pid = c->peer.cred.pid;
 	r.client_fd = c->fd;
 

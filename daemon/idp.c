@@ -113,6 +113,26 @@ static void record_conflict(struct daemon *d, const char *name, const char *key,
 		 "file wins", name, key, file);
 }
 
+/* One provider agent into p, with the roles its groups map to, resolved
+ * from roles.d as for an agent file. One that cannot be added (a role
+ * roles.d does not have) is left out, and so cannot run: fail closed. */
+static int idp_add_agent(struct policy *p, json_t *e, const char *name, const char *file)
+{
+	json_t *roles = json_object_get(e, "roles");
+	const char *names[64];
+	struct agent_spec spec = { .name = name, .source = file, .roles = names };
+	struct diag dg = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < json_array_size(roles) && i < 64; i++)
+		names[spec.nroles++] = json_string_value(json_array_get(roles, i));
+	rc = policy_add_agent(p, &spec, &dg);
+	for (size_t i = 0; i < dg.n; i++)
+		log_error("agent '%s' of the identity provider left out: %s", name, dg.msgs[i]);
+	diag_free(&dg);
+	return rc;
+}
+
 /* The provider's agents join a freshly loaded policy. An agents.d file of
  * the same name wins; each conflict is reported once per load. */
 void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts)
@@ -137,15 +157,10 @@ void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts)
 			continue;
 		}
 		snprintf(file, sizeof(file), IDP_FILE_PREFIX "%s", key);
-		a = name ? policy_add_agent(p, name, file) : NULL;
-		if (!a) {
-			log_error("cannot add agent '%s' of the identity provider", name ?: key);
+		if (!name || idp_add_agent(p, e, name, file))
 			continue;
-		}
-		/* The role names the provider's groups map to stay in the
-		 * state (pinfold agents shows them); this version of the
-		 * policy has no roles to take grants from, so a provider agent
-		 * has none: everything it tries is denied. */
+		/* Provider agents are the last ones added. */
+		a = &p->agents[p->nagents - 1];
 		if (json_object_get(e, "owner"))
 			a->owner = strdup(json_string_value(json_object_get(e, "owner")));
 	}

@@ -32,13 +32,25 @@ struct session {
 	char *cgroup_path;	/* absolute, owned */
 	char *workspace;
 	uid_t uid;		/* the agent's uid */
+	bool service_uid;	/* uid is the agent's own, not the dispatcher's */
 	uid_t dispatcher_uid;
+	gid_t *dispatcher_gids;	/* primary first, from the kernel */
+	size_t ndispatcher_gids;
+	char *dispatcher_name;	/* NULL: the uid has no passwd entry */
+	bool tty;
+	int64_t started;	/* CLOCK_REALTIME seconds */
+	uint32_t net_id;	/* key of its entries in the kernel's maps */
+	uint32_t *held_rules;	/* conditional grants in force, sorted */
+	size_t nheld;
+	uint32_t *landlock_conds;	/* conditions its Landlock grants rest on */
+	size_t nlandlock_conds;
+	int64_t next_eval;	/* realtime seconds; INT64_MAX: never */
+	bool frozen;
 	pid_t pid;		/* main process */
 	int pidfd;
 	int client_fd;		/* -1 once the client is gone */
 	bool exited;		/* main process reaped */
 	bool ending;		/* cgroup.kill sent, waiting to rmdir */
-	bool frozen;		/* cgroup.freeze written 1 */
 	bool adopted;		/* a PAM login's process, not one the daemon started */
 	int64_t started_ns;	/* CLOCK_REALTIME */
 	int64_t active_ns;	/* last time its event count moved (see lifecycle.c) */
@@ -115,8 +127,8 @@ int cgroup_setup_root(struct daemon *d);
 int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
 			  char **path, uint64_t *cgid);
 int cgroup_kill(const char *path);
-int cgroup_remove(const char *path);
 int cgroup_freeze(const char *path, bool frozen);
+int cgroup_remove(const char *path);
 /* Moves pid into the cgroup at path. Returns 0 or a negative errno. */
 int cgroup_attach(const char *path, pid_t pid);
 /* [{pid, comm}] of the processes in the cgroup at path; empty when none
@@ -131,6 +143,10 @@ void bpf_teardown(struct daemon *d);
 int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id);
 void bpf_session_del(struct daemon *d, uint64_t cgid);
 int bpf_load_net_rules(struct daemon *d, const struct policy *p);
+/* Replace the kernel's entries for one session (its net_id) with the
+ * given table and unix sockets; n 0 withdraws its network. */
+int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
+		    const struct unix_grant *const *u, size_t nu);
 int bpf_ring_fd(struct daemon *d);
 int bpf_consume(struct daemon *d);
 int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t *deduped);
@@ -155,6 +171,9 @@ struct run_request {
 	char **envp;
 	int fds[3];
 	uid_t dispatcher_uid;
+	gid_t dispatcher_gid;
+	const gid_t *groups;	/* primary first, from SO_PEERGROUPS */
+	size_t ngroups;
 	pid_t dispatcher_pid;
 	int client_fd;
 };
@@ -164,15 +183,30 @@ void session_reap(struct daemon *d, struct session *s);
 void session_client_gone(struct daemon *d, struct session *s);
 void session_signal(struct daemon *d, struct session *s, int sig);
 void session_tick(struct daemon *d);
+/* Judge a session's conditions now: reload its network entries, and
+ * freeze, thaw or end it as its agent's on_revoke says. why is recorded. */
+void session_reevaluate(struct daemon *d, struct session *s, const char *why);
+/* The permission request of a session under policy p; *bounds is freed
+ * with free(). */
+int session_perm(struct daemon *d, const struct policy *p, struct session *s,
+		 const struct agent *a, struct eval_ctx *ctx, struct perm_req *r);
 void session_stop_all(struct daemon *d);
+
+/* session_perm.c */
+/* Put a new session's network in the kernel and note what its Landlock
+ * rules rest on. Returns 0 or -1. */
+int session_perm_start(struct daemon *d, struct session *s, const struct perm_req *r);
+/* Re-judge every session whose next condition boundary has come. */
+void session_conditions_due(struct daemon *d);
+/* Ends a session (cgroup.kill); its end record follows when reaped. */
+void session_end(struct daemon *d, struct session *s, const char *why);
 
 /* Makes a session of agent a for a process the daemon did not start (a
  * PAM login, pid) running as uid: a cgroup of its own, the process moved
  * into it. The session ends when that process does. */
 struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
 			      const char *user, char *err, size_t errlen);
-/* Ends the session at once (cgroup.kill); its end record gives why, a
- * string constant. */
+/* session_end, thawing a frozen session too, so the daemon sees it go. */
 void session_kill(struct daemon *d, struct session *s, const char *why);
 /* Writes the session's cgroup.freeze. Returns 0 or a negative errno. */
 int session_freeze(struct session *s, bool frozen);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sched.h>
@@ -169,6 +170,8 @@ struct launch {
 	int ruleset_fd;
 	uid_t uid;
 	gid_t gid;
+	const gid_t *groups;	/* supplementary; none for a service uid */
+	size_t ngroups;
 };
 
 /* Moves the descriptors the child keeps above everything else, so the
@@ -198,7 +201,7 @@ static int child_creds(const struct launch *L)
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 			return -1;
-	if (setgroups(0, NULL) || setresgid(L->gid, L->gid, L->gid) ||
+	if (setgroups(L->ngroups, L->groups) || setresgid(L->gid, L->gid, L->gid) ||
 	    setresuid(L->uid, L->uid, L->uid))
 		return -1;
 	/* A uid change from root clears the capability sets; make sure. */
@@ -274,6 +277,10 @@ static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
 static void session_free(struct session *s)
 {
 	grants_free(s->grants);
+	free(s->dispatcher_gids);
+	free(s->dispatcher_name);
+	free(s->held_rules);
+	free(s->landlock_conds);
 	free(s->agent);
 	json_decref(s->agent_json);
 	free(s->cgroup_path);
@@ -298,6 +305,11 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	json_object_set_new(rec, "agent", json_string(s->agent));
 	json_object_set_new(rec, "uid", json_integer(s->uid));
 	json_object_set_new(rec, "dispatcher_uid", json_integer(s->dispatcher_uid));
+	/* With its own uid the agent is held to the dispatcher's bound by
+	 * pinfold's layers alone; with the dispatcher's, Unix permissions
+	 * hold it there too. */
+	json_object_set_new(rec, "runs_as", json_string(s->service_uid ? "service uid"
+								      : "dispatcher uid"));
 	json_object_set_new(rec, "pid", json_integer(s->pid));
 	json_object_set_new(rec, "cmd", argv_json(argv));
 	json_object_set_new(rec, "workspace", json_string(s->workspace));
@@ -308,51 +320,78 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	audit_record(d, rec);
 }
 
+/* The fields every session starts with, whoever starts it. */
+static struct session *session_new(struct daemon *d, const struct agent *a)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->id = chain_next_seq(d->chain);
+	s->agent = strdup(a->name);
+	s->agent_json = json_string(a->name);
+	s->agent_id = a->id;
+	s->pidfd = -1;
+	s->client_fd = -1;
+	s->started_ns = s->active_ns = audit_now_ns();
+	s->started = s->started_ns / 1000000000;
+	/* Sessions key the kernel's maps with the top bit set, apart from
+	 * the per-agent keys. */
+	s->net_id = 0x80000000u | (uint32_t)(s->id & 0x7fffffffu);
+	s->next_eval = INT64_MAX;
+	return s;
+}
+
+/* The login program (root) is the dispatcher of a PAM session; the
+ * session runs as the service account. */
+static int adopt_identity(struct session *s, pid_t pid, uid_t uid, uid_t by)
+{
+	s->workspace = strdup("");
+	s->dispatcher_gids = calloc(1, sizeof(gid_t));
+	s->uid = uid;
+	s->dispatcher_uid = by;
+	s->service_uid = true;
+	s->adopted = true;
+	s->pid = pid;
+	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return s->workspace && s->dispatcher_gids && s->pidfd >= 0 ? 0 : -1;
+}
+
 struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
 			      const char *user, char *err, size_t errlen)
 {
 	char *argv[] = { (char *)user, NULL };
+	struct perm_req pr = { 0 };
+	struct eval_ctx ctx;
 	struct session *s;
 	int rc;
 
 	if (agent_may_run(d, a, err, errlen))
 		return NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	s->id = chain_next_seq(d->chain);
-	s->agent = strdup(a->name);
-	s->agent_json = json_string(a->name);
-	s->agent_id = a->id;
-	s->workspace = strdup("");
-	s->uid = uid;
-	s->pid = pid;
-	s->adopted = true;
-	s->client_fd = -1;
-	s->started_ns = s->active_ns = audit_now_ns();
-	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (s->pidfd < 0) {
+	s = session_new(d, a);
+	if (!s || adopt_identity(s, pid, uid, 0) || session_perm(d, d->policy, s, a, &ctx, &pr)) {
 		snprintf(err, errlen, "cannot follow pid %d: %s", (int)pid, strerror(errno));
 		goto fail_free;
 	}
+	ctx.launch = "pam";
 	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
 	if (rc) {
 		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
 			 strerror(-rc));
 		goto fail_free;
 	}
-	rc = bpf_session_add(d, s->cgroup_id, s->id, a->id);
+	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id);
 	if (!rc)
-		rc = cgroup_attach(s->cgroup_path, pid);
+		rc = session_perm_start(d, s, &pr) ? -EIO : cgroup_attach(s->cgroup_path, pid);
 	if (rc) {
 		snprintf(err, errlen, "cannot tag pid %d as session %llu: %s", (int)pid,
 			 (unsigned long long)s->id, strerror(-rc));
 		bpf_session_del(d, s->cgroup_id);
+		bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
 		cgroup_remove(s->cgroup_path);
 		goto fail_free;
 	}
+	free((void *)pr.bounds);
 	s->next = d->sessions;
 	d->sessions = s;
 	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
@@ -361,10 +400,51 @@ struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid
 	return s;
 
 fail_free:
-	if (s->pidfd >= 0)
+	free((void *)pr.bounds);
+	if (s && s->pidfd >= 0)
 		close(s->pidfd);
-	session_free(s);
+	if (s)
+		session_free(s);
 	return NULL;
+}
+
+/*
+ * Who the agent runs as. Dispatched by a user, it runs as that user, with
+ * the user's groups, so Unix permissions and setuid binaries can never
+ * lift it above the user either; an agent file that names its own uid,
+ * and every agent root dispatches, gets a service uid with no groups.
+ */
+static int run_as(struct daemon *d, const struct agent *a, const struct run_request *r,
+		  struct launch *L, char *err, size_t errlen)
+{
+	if (r->dispatcher_uid != 0 && !a->has_uid) {
+		L->uid = r->dispatcher_uid;
+		L->gid = r->dispatcher_gid;
+		L->groups = r->groups;
+		L->ngroups = r->ngroups;
+		return 0;
+	}
+	if (uid_for_agent(d, a, &L->uid, &L->gid)) {
+		snprintf(err, errlen, "no uid available for agent '%s'", a->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The dispatcher as conditions see it, and the session's own facts. */
+static int session_identity(struct session *s, const struct run_request *r)
+{
+	struct passwd *pw = getpwuid(r->dispatcher_uid);
+
+	s->dispatcher_gids = calloc(r->ngroups + 1, sizeof(gid_t));
+	if (!s->dispatcher_gids)
+		return -1;
+	if (r->ngroups)
+		memcpy(s->dispatcher_gids, r->groups, r->ngroups * sizeof(gid_t));
+	s->ndispatcher_gids = r->ngroups;
+	s->dispatcher_name = pw && pw->pw_name ? strdup(pw->pw_name) : NULL;
+	s->tty = isatty(r->fds[0]) || isatty(r->fds[1]);
+	return 0;
 }
 
 struct session *session_start(struct daemon *d, const struct run_request *r, char *err,
@@ -372,7 +452,9 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 {
 	const struct agent *a = policy_agent(d->policy, r->agent);
 	struct launch L = { .argv = r->argv };
+	struct perm_req pr = { 0 };
 	struct diag dg = { 0 };
+	struct eval_ctx ctx;
 	struct session *s;
 	char wsbuf[PATH_MAX], canon[PATH_MAX], *pw_name, uidname[32];
 	struct passwd *pw;
@@ -388,15 +470,21 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		snprintf(err, errlen, "no command given");
 		return NULL;
 	}
-	if (uid_for_agent(d, a, &L.uid, &L.gid)) {
-		snprintf(err, errlen, "no uid available for agent '%s'", a->name);
+	if (!policy_may_dispatch(d->policy, a->name, r->dispatcher_uid, r->groups, r->ngroups)) {
+		snprintf(err, errlen, "uid %u may not launch agent '%s': no bound in users.d "
+			 "names both", (unsigned)r->dispatcher_uid, a->name);
 		return NULL;
 	}
+	if (run_as(d, a, r, &L, err, errlen))
+		return NULL;
 
 	if (r->workspace)
 		snprintf(wsbuf, sizeof(wsbuf), "%s", r->workspace);
 	else if (a->workspace)
 		snprintf(wsbuf, sizeof(wsbuf), "%s", a->workspace);
+	else if (L.groups)
+		snprintf(wsbuf, sizeof(wsbuf), "%s/workspaces/%u/%s", d->state_dir,
+			 (unsigned)L.uid, a->name);
 	else
 		snprintf(wsbuf, sizeof(wsbuf), "%s/workspaces/%s", d->state_dir, a->name);
 	/* Canonical, as grant paths are, so that what lies beneath the
@@ -410,22 +498,22 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		return NULL;
 	L.workspace = wsbuf;
 
-	s = calloc(1, sizeof(*s));
+	s = session_new(d, a);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->id = chain_next_seq(d->chain);
-	s->agent = strdup(a->name);
-	s->agent_json = json_string(a->name);
-	s->agent_id = a->id;
 	s->workspace = strdup(wsbuf);
 	s->uid = L.uid;
 	s->dispatcher_uid = r->dispatcher_uid;
+	s->service_uid = L.groups == NULL;
 	s->client_fd = r->client_fd;
-	s->pidfd = -1;
-	s->started_ns = s->active_ns = audit_now_ns();
-	s->grants = grants_bind(a, wsbuf, agent_home(a, L.uid, wsbuf), &dg);
+	if (session_identity(s, r) || session_perm(d, d->policy, s, a, &ctx, &pr)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_free;
+	}
+	pr.vars = (struct bind_vars){ wsbuf, agent_home(a, L.uid, wsbuf), s->dispatcher_name };
+	s->grants = grants_for(&pr, &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_warn("%s", dg.msgs[i]);
 	diag_free(&dg);
@@ -444,10 +532,12 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 			 strerror(-rc));
 		goto fail_ruleset;
 	}
-	rc = bpf_session_add(d, s->cgroup_id, s->id, a->id);
-	if (rc) {
-		snprintf(err, errlen, "cannot register session in the kernel: %s", strerror(-rc));
-		goto fail_cgroup;
+	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id);
+	if (rc || session_perm_start(d, s, &pr)) {
+		snprintf(err, errlen, "cannot register session in the kernel: %s",
+			 strerror(rc ? -rc : EIO));
+		bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
+		goto fail_map_noenv;
 	}
 
 	pw = getpwuid(L.uid);
@@ -472,6 +562,7 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		goto fail_map_noenv;
 	}
 
+	free((void *)pr.bounds);
 	s->next = d->sessions;
 	d->sessions = s;
 	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
@@ -488,12 +579,13 @@ fail_map:
 		close(cgfd);
 fail_map_noenv:
 	bpf_session_del(d, s->cgroup_id);
-fail_cgroup:
+	bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
 	cgroup_remove(s->cgroup_path);
 fail_ruleset:
 	if (L.ruleset_fd >= 0)
 		close(L.ruleset_fd);
 fail_free:
+	free((void *)pr.bounds);
 	session_free(s);
 	return NULL;
 }
@@ -519,7 +611,7 @@ static void record_end(struct daemon *d, struct session *s, const char *why)
  * with a systemd scope: the session is the unit of authority. */
 /* The end record waits for the main process's status: it says how the
  * command ended, and why the session did. */
-static void session_end(struct daemon *d, struct session *s, const char *why)
+void session_end(struct daemon *d, struct session *s, const char *why)
 {
 	(void)d;
 	if (s->ending)
@@ -603,6 +695,7 @@ void session_tick(struct daemon *d)
 	struct session **pp = &d->sessions;
 
 	inventory_roll(d);
+	session_conditions_due(d);
 	while (*pp) {
 		struct session *s = *pp;
 
@@ -614,6 +707,7 @@ void session_tick(struct daemon *d)
 		if (s->ending && s->exited && !cgroup_remove(s->cgroup_path)) {
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);
+			bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
 			*pp = s->next;
 			if (d->last_hit == s)
 				d->last_hit = NULL;

@@ -24,6 +24,8 @@ agents_user_type = Agent
 role_map = Build Agents -> builder
 INI
 printf '[agent]\ndescription = hand-written\n' >"$CONF/agents.d/review-bot.ini"
+mkdir -p "$CONF/roles.d"
+shell_agent_grants >"$CONF/roles.d/builder.ini"
 cat "$FIX/okta-users.json" "$FIX/okta-groups.json" >"$TEST_TMP/okta.json"
 start_daemon "$CONF" "$STATE"
 
@@ -55,6 +57,51 @@ r['file'] == 'agents.d/review-bot.ini'"
 }
 row okta-export okta_export
 
+# A session of build-bot (its role gives it a shell), then a complete
+# export saying it is inactive ("false", a string, as some providers send
+# it): every process of the session is gone within a second, and a new
+# run is refused.
+deprovision() {
+	local sid cg rc=0 t0 t1
+	spawn "$BUILD/pinfold" --socket "$SOCK" run --agent build-bot --workspace "$WS/build-bot" -- \
+		/usr/bin/dash -c ': >started; /usr/bin/sleep 60 & /usr/bin/sleep 60' \
+		>/dev/null 2>&1 </dev/null
+	wait_until 5 test -e "$WS/build-bot/started" || fail "build-bot's session never started"
+	sid=$(last_session "$STATE")
+	cg=$(pf sessions --json | python3 -c 'import json, sys
+print([s["cgroup"] for s in json.load(sys.stdin) if s["session"] == int(sys.argv[1])][0])' "$sid")
+	wait_until 5 test "$(wc -l <"$cg/cgroup.procs")" -ge 2 || fail "not 2 processes in '$cg'"
+	python3 - "$TEST_TMP/okta.json" >"$TEST_TMP/inactive.json" <<'PY'
+import json, sys
+raw = open(sys.argv[1]).read()
+dec, at, docs = json.JSONDecoder(), 0, []
+while at < len(raw.rstrip()):
+    while raw[at].isspace():
+        at += 1
+    doc, at = dec.raw_decode(raw, at)
+    docs.append(doc)
+for r in docs[0]["Resources"]:
+    if r["id"] == "00u1buildbot":
+        r["active"] = "false"
+print("\n".join(json.dumps(d) for d in docs))
+PY
+	t0=$(date +%s%N)
+	pf idp sync --scim "$TEST_TMP/inactive.json" >"$TEST_TMP/sync.out"
+	wait_until 1 test ! -s "$cg/cgroup.procs" 2>/dev/null ||
+		[ ! -e "$cg/cgroup.procs" ] || fail "processes left in '$cg' a second after the sync"
+	t1=$(date +%s%N)
+	log "deprovisioned in $(((t1 - t0) / 1000000)) ms (sync to last process gone)"
+	assert_contains "$TEST_TMP/sync.out" 'disabled +build-bot +00u1buildbot: active is false'
+	chain_has "$STATE" "r['type'] == 'idp-agent' and r['event'] == 'disabled' and \
+r['name'] == 'build-bot' and r['sessions'] == [$sid] and r['sync'] == 2"
+	chain_has "$STATE" "r['type'] == 'session-end' and r['session'] == $sid and \
+r['reason'] == 'agent disabled by the identity provider'"
+	pf run --agent build-bot --workspace "$WS/build-bot" -- /usr/bin/true 2>"$TEST_TMP/err" || rc=$?
+	assert_eq 125 "$rc" "exit status of a run after deprovisioning"
+	assert_contains "$TEST_TMP/err" "agent 'build-bot' is disabled by the identity provider: active is false at the provider \\(sync 2\\)"
+}
+row deprovision deprovision
+
 # FILE PATTERN: a sync that must change nothing and say why.
 check_rejected() {
 	local before rc=0
@@ -76,8 +123,8 @@ TAB
 entra_change_set() {
 	local rc=0
 	pf idp sync --scim "$FIX/entra-users.json" >/dev/null
-	# Its session starts; with no role grants yet, its exec is refused.
-	pf run --agent deployagent --workspace "$WS" -- /usr/bin/true 2>"$TEST_TMP/run.err" || rc=$?
+	# Its session starts; it has no roles, so its exec is refused.
+	pf run --agent deployagent --workspace "$WS/deployagent" -- /usr/bin/true 2>"$TEST_TMP/run.err" || rc=$?
 	assert_eq 126 "$rc" "exit status of an agent with no grants"
 	chain_has "$STATE" "r['type'] == 'session-start' and r['agent'] == 'deployagent'"
 	pf idp sync --scim "$FIX/entra-changes.json" >"$TEST_TMP/sync.out"
@@ -86,7 +133,7 @@ entra_change_set() {
 	chain_has "$STATE" "r['type'] == 'idp-agent' and r['event'] == 'disabled' and \
 r['name'] == 'deployagent' and r['sessions'] == []"
 	rc=0
-	pf run --agent deployagent --workspace "$WS" -- /usr/bin/true 2>"$TEST_TMP/run.err" || rc=$?
+	pf run --agent deployagent --workspace "$WS/deployagent" -- /usr/bin/true 2>"$TEST_TMP/run.err" || rc=$?
 	assert_eq 125 "$rc" "exit status of a disabled agent's run"
 	assert_contains "$TEST_TMP/run.err" "agent 'deployagent' is disabled by the identity provider"
 	chain_has "$STATE" "r['type'] == 'run-refused' and r['agent'] == 'deployagent'"
@@ -158,11 +205,13 @@ start_daemon "$CONF" "$STATE"
 stale() {
 	chain_has "$STATE" "r['type'] == 'idp-stale' and r['action'] == 'disable'" 10
 	local rc=0
-	pf run --agent build-bot --workspace "$WS" -- /usr/bin/true 2>"$TEST_TMP/err" || rc=$?
+	pf run --agent build-bot --workspace "$WS/build-bot" -- /usr/bin/true 2>"$TEST_TMP/err" || rc=$?
 	assert_eq 125 "$rc" "exit status of a run past max_age"
 	assert_contains "$TEST_TMP/err" 'older than max_age'
 	pf idp sync --scim "$TEST_TMP/okta.json" >/dev/null
 	chain_has "$STATE" "r['type'] == 'idp-sync' and r.get('was_stale') == True"
+	pf run --agent build-bot --workspace "$WS/build-bot" -- /usr/bin/true ||
+		fail "build-bot refused after a good sync"
 }
 row stale stale
 stop_daemon
