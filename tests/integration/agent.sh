@@ -114,3 +114,12 @@ shell_agent_grants() {
 	printf 'read = %s\n' /usr /etc '${workspace}'
 	echo 'write = ${workspace}'
 }
+
+# session_cgroup SID: the cgroup of running session SID, from pf sessions.
+session_cgroup() {
+	pf sessions --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s["session"] == int(sys.argv[1]):
+        print(s["cgroup"])' "$1"
+}

@@ -33,7 +33,7 @@ spawn "$BUILD/pinfold" --socket "$SOCK" run --agent temp --workspace "$WS" -- \
 run_pid=$!
 wait_until 5 test -e "$WS/started" || fail "the session never started"
 sid=$(last_session "$STATE")
-cg=$(pf sessions --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["cgroup"])')
+cg=$(session_cgroup "$sid")
 
 expired_kills() {
 	local deadline

@@ -68,23 +68,10 @@ deprovision() {
 		>/dev/null 2>&1 </dev/null
 	wait_until 5 test -e "$WS/build-bot/started" || fail "build-bot's session never started"
 	sid=$(last_session "$STATE")
-	cg=$(pf sessions --json | python3 -c 'import json, sys
-print([s["cgroup"] for s in json.load(sys.stdin) if s["session"] == int(sys.argv[1])][0])' "$sid")
+	cg=$(session_cgroup "$sid")
 	wait_until 5 test "$(wc -l <"$cg/cgroup.procs")" -ge 2 || fail "not 2 processes in '$cg'"
-	python3 - "$TEST_TMP/okta.json" >"$TEST_TMP/inactive.json" <<'PY'
-import json, sys
-raw = open(sys.argv[1]).read()
-dec, at, docs = json.JSONDecoder(), 0, []
-while at < len(raw.rstrip()):
-    while raw[at].isspace():
-        at += 1
-    doc, at = dec.raw_decode(raw, at)
-    docs.append(doc)
-for r in docs[0]["Resources"]:
-    if r["id"] == "00u1buildbot":
-        r["active"] = "false"
-print("\n".join(json.dumps(d) for d in docs))
-PY
+	python3 "$REPO/tests/integration/scim_deactivate.py" 00u1buildbot '"false"' \
+		<"$TEST_TMP/okta.json" >"$TEST_TMP/inactive.json"
 	t0=$(date +%s%N)
 	pf idp sync --scim "$TEST_TMP/inactive.json" >"$TEST_TMP/sync.out"
 	wait_until 1 test ! -s "$cg/cgroup.procs" 2>/dev/null ||

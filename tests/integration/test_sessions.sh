@@ -27,14 +27,6 @@ start_counter() {
 
 count_of() { cat "$WS/$1/count"; }
 
-session_cgroup() { # SID
-	pf sessions --json | python3 -c '
-import json, sys
-for s in json.load(sys.stdin):
-    if s["session"] == int(sys.argv[1]):
-        print(s["cgroup"])' "$1"
-}
-
 listing() {
 	local sid
 	sid=$(start_counter list)
