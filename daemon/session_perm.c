@@ -270,3 +270,35 @@ void session_conditions_due(struct daemon *d)
 		if (!s->ending && s->next_eval <= now)
 			session_reevaluate(d, s, "condition boundary");
 }
+
+/* The explanation of a denial, as pinfold policy explain gives it: the
+ * rule and the layer. Only denials come here, so the permission is built
+ * afresh each time rather than kept per session. */
+static bool explain(struct daemon *d, struct session *s, const char *path, unsigned access,
+		    const uint8_t *addr, uint16_t port, struct verdict *v)
+{
+	const struct agent *a = policy_agent(d->policy, s->agent);
+	struct eval_ctx ctx;
+	struct perm_req r;
+	int rc;
+
+	if (!a || session_perm(d, d->policy, s, a, &ctx, &r) < 0)
+		return false;
+	r.vars = (struct bind_vars){ s->workspace, s->home, s->dispatcher_name };
+	rc = path ? perm_explain_path(&r, path, access, v)
+		  : perm_explain_connect(&r, addr, port, v);
+	free((void *)r.bounds);
+	return rc == 0;
+}
+
+bool session_explain_path(struct daemon *d, struct session *s, const char *path,
+			  unsigned access, struct verdict *v)
+{
+	return explain(d, s, path, access, NULL, 0, v);
+}
+
+bool session_explain_connect(struct daemon *d, struct session *s, const uint8_t addr[16],
+			     uint16_t port, struct verdict *v)
+{
+	return explain(d, s, NULL, 0, addr, port, v);
+}
