@@ -47,6 +47,7 @@ struct session {
 	uint32_t *landlock_conds;	/* conditions its Landlock grants rest on */
 	size_t nlandlock_conds;
 	int64_t next_eval;	/* realtime seconds; INT64_MAX: never */
+	struct perm_stages *explain;	/* for denials, built at the first */
 	bool frozen;
 	pid_t pid;		/* main process */
 	int pidfd;

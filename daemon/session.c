@@ -276,6 +276,7 @@ static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
 static void session_free(struct session *s)
 {
 	grants_free(s->grants);
+	perm_stages_free(s->explain);
 	free(s->dispatcher_gids);
 	free(s->dispatcher_name);
 	free(s->held_rules);
