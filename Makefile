@@ -144,6 +144,12 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/pinfold/examples/
 	install -m 0644 policy/examples/agents.d/*.ini \
 		$(DESTDIR)$(PREFIX)/share/pinfold/examples/agents.d/
+	install -d $(DESTDIR)$(PREFIX)/share/pinfold/examples/roles.d \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/users.d
+	install -m 0644 policy/examples/roles.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/roles.d/
+	install -m 0644 policy/examples/users.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/users.d/
 	install -d -m 0755 $(DESTDIR)/etc/pinfold/agents.d
 
 clean:

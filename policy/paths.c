@@ -473,6 +473,36 @@ static int intersect(const struct bp_list *agent, const struct bp_list *bound,
 static int bind_dir(const char *what, const char *in, char out[PATH_MAX],
 		    const char **val, struct diag *d);
 
+static int bp_order(const void *pa, const void *pb)
+{
+	const struct bound_path *a = pa, *b = pb;
+	int c = strcmp(a->path, b->path);
+
+	return c ? c : (a->rule > b->rule) - (a->rule < b->rule);
+}
+
+/* One entry per path and rule, their bits joined: a grant that meets two
+ * bound grants (read and exec of /usr, say) is still one rule. */
+static void bp_merge(struct bp_list *l)
+{
+	size_t o = 0;
+
+	if (!l->n)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), bp_order);
+	for (size_t i = 1; i < l->n; i++) {
+		struct bound_path *last = &l->v[o];
+
+		if (last->rule == l->v[i].rule && !strcmp(last->path, l->v[i].path)) {
+			last->access |= l->v[i].access;
+			free(l->v[i].path);
+			continue;
+		}
+		l->v[++o] = l->v[i];
+	}
+	l->n = o + 1;
+}
+
 /* The bounds' grants as one list, and their denials into denies. */
 static int bind_bounds(const struct perm_req *r, struct bp_list *grants,
 		       struct bp_list *denies, struct diag *d)
@@ -503,6 +533,7 @@ static int build(const struct perm_req *r, struct grants *g, struct diag *d)
 	if (bounded && (bind_bounds(r, &bnd, &den, d) < 0 || intersect(&own, &bnd, &cut) < 0))
 		goto out;
 	if (bounded) {
+		bp_merge(&cut);
 		bp_free(&own);
 		own = cut;
 		memset(&cut, 0, sizeof(cut));
