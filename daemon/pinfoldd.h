@@ -220,5 +220,11 @@ int control_listen(struct daemon *d);
 void control_accept(struct daemon *d);
 void control_client(struct daemon *d, int fd, uint32_t events);
 void control_send_exit(struct daemon *d, struct session *s);
+/* Close silent connections; once a loop turn. */
+void control_tick(struct daemon *d);
+
+/* main.c: load the configuration again; 0 when it was accepted, -1 when
+ * it was rejected and the policy in force stays. cause goes in the record. */
+int daemon_reload(struct daemon *d, const char *cause);
 
 #endif

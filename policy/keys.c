@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <grp.h>
 #include <pwd.h>
@@ -470,9 +471,53 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 	l->p->conf.fsync_interval_ms = (unsigned)v;
 }
 
+/* [control] read_groups, admin_groups: group names, looked up at load so a
+ * typo is an error and not a group that silently grants nothing, or gids. */
+static void key_control_groups(struct loader *l, const struct key_def *k, const char *value)
+{
+	bool admin = !strcmp(k->name, "admin_groups");
+	gid_t *out = admin ? l->p->conf.admin_gids : l->p->conf.read_gids;
+	size_t *n = admin ? &l->p->conf.nadmin_gids : &l->p->conf.nread_gids;
+	char **names;
+	size_t nnames;
+
+	if (name_list(l, k, value, &names, &nnames) < 0)
+		return;
+	if (nnames > CONTROL_GROUPS_MAX)
+		load_error(l, l->line, "%s names %zu groups, more than %d", k->name, nnames,
+			   CONTROL_GROUPS_MAX);
+	for (size_t i = 0; i < nnames && *n < CONTROL_GROUPS_MAX; i++) {
+		gid_t gid;
+
+		if (load_resolve_gid(l, names[i], &gid) == 0)
+			out[(*n)++] = gid;
+	}
+	names_free(names, nnames);
+}
+
+static void key_control_uint(struct loader *l, const struct key_def *k, const char *value)
+{
+	bool idle = !strcmp(k->name, "idle_timeout_s");
+	unsigned long long v;
+
+	if (parse_uint(value, idle ? 3600 : 1024, &v) < 0 || v < 1) {
+		load_error(l, l->line, "bad %s '%s': a number, 1 to %d", k->name, value,
+			   idle ? 3600 : 1024);
+		return;
+	}
+	if (idle)
+		l->p->conf.idle_timeout_s = (unsigned)v;
+	else
+		l->p->conf.clients_per_uid = (unsigned)v;
+}
+
 static const struct key_def daemon_keys[] = {
 	{ "daemon", "agent_uids", false, 0, key_agent_uids, false, NULL },
 	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval, false, NULL },
+	{ "control", "read_groups", false, 0, key_control_groups, false, NULL },
+	{ "control", "admin_groups", false, 0, key_control_groups, false, NULL },
+	{ "control", "idle_timeout_s", false, 0, key_control_uint, false, NULL },
+	{ "control", "clients_per_uid", false, 0, key_control_uint, false, NULL },
 };
 
 #define ACC_ALL (ACC_READ | ACC_WRITE | ACC_EXEC)
