@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* pinfold status: what pinfoldd enforces, its sessions, its counters. */
 #include <stdio.h>
+#include <string.h>
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
