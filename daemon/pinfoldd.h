@@ -126,7 +126,6 @@ int bpf_setup(struct daemon *d);
 void bpf_teardown(struct daemon *d);
 int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id);
 void bpf_session_del(struct daemon *d, uint64_t cgid);
-int bpf_load_net_rules(struct daemon *d, const struct policy *p);
 /* Replace the kernel's entries for one session (its net_id) with the
  * given table and unix sockets; n 0 withdraws its network. */
 int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
