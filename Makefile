@@ -137,6 +137,11 @@ $(BUILD)/probe: tests/integration/probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -ljansson
 
+# The policy benchmark, run by make bench.
+$(BUILD)/bench_policy: tests/bench/bench_policy.c $(BUILD)/libpinfold.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS)
+
 integration: all $(BUILD)/probe
 	@tests/integration/run.sh
 
@@ -148,7 +153,7 @@ demo: deps
 	@tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/probe
+	@$(MAKE) --no-print-directory all $(BUILD)/probe $(BUILD)/bench_policy
 	@tests/bench/run.sh
 
 install: all
