@@ -119,8 +119,8 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 
 /* A configuration with any error is rejected whole; the one in force
  * stays. Running sessions keep their Landlock rules, which a running
- * process cannot change, and get the new network rules. The identity
- * provider's agents join each policy loaded. */
+ * process cannot change, and get the new network rules and conditions.
+ * The identity provider's agents join each policy loaded. */
 int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
@@ -131,15 +131,9 @@ int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 		return -1;
 	}
 	idp_merge(d, p, conflicts);
+	/* The kernel's network entries are per session (session_perm.c),
+	 * rewritten for each running session below. */
 	d->policy = p;
-	if (bpf_load_net_rules(d, p)) {
-		d->policy = old;
-		policy_free(p);
-		bpf_load_net_rules(d, old);
-		record_policy(d, "policy-rejected", "network rules do not fit the kernel map");
-		audit_flush(d, true);
-		return -1;
-	}
 	policy_free(old);
 	audit_policy_cache(d);
 	record_policy(d, "policy-load", cause);
@@ -227,16 +221,10 @@ static void record_start(struct daemon *d)
 }
 
 /* The provider's agents join the policy once the chain can take the
- * records of any conflict. The network rules are loaded again with them. */
+ * records of any conflict. */
 static void merge_idp_at_start(struct daemon *d)
 {
-	json_t *conflicts = json_array();
-
-	idp_merge(d, d->policy, conflicts);
-	json_decref(conflicts);
-	if (bpf_load_net_rules(d, d->policy))
-		log_error("network rules of the identity provider's agents do not fit the kernel "
-			  "map");
+	idp_merge(d, d->policy, NULL);
 	audit_flush(d, true);
 }
 
@@ -279,7 +267,7 @@ static int setup(struct daemon *d)
 	if (idp_setup(d))
 		return -1;
 	if (check_layers(d) || audit_open(d) || cgroup_setup_root(d) || bpf_setup(d) ||
-	    bpf_load_net_rules(d, d->policy) || control_listen(d) || setup_signals(d))
+	    control_listen(d) || setup_signals(d))
 		return -1;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -28,8 +28,8 @@ static const struct proto_verb verbs[] = {
 	{ "freeze", ACCESS_ADMIN, "{s:s,s?I,s?s!}", { "verb", "session", "agent" } },
 	{ "thaw", ACCESS_ADMIN, "{s:s,s?I,s?s!}", { "verb", "session", "agent" } },
 	{ "idp-sync", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "source" } },
-	{ "pam-account", ACCESS_DISPATCH, "{s:s,s:s!}", { "verb", "user" } },
-	{ "pam-open", ACCESS_DISPATCH, "{s:s,s:s!}", { "verb", "user" } },
+	{ "pam-account", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "user" } },
+	{ "pam-open", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "user" } },
 };
 
 const char *proto_access_name(enum proto_access a)
