@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The control socket: "run" starts a session for the connected client,
- * "signal" forwards a signal to it, "status" reports what is enforced.
+ * "signal" forwards a signal to it, "status" reports what is enforced,
+ * "approvals", "approve" and "deny" list and decide held actions.
  *
- * Who is asking comes from SO_PEERCRED, never from the message. Only root
- * may call any verb until dispatcher bounds exist: an agent's own
- * processes run as unprivileged uids and are always refused.
+ * Who is asking comes from SO_PEERCRED and SO_PEERGROUPS, never from the
+ * message. The approval verbs are open to any uid and decide for
+ * themselves who may do what (approval.c); every other verb is root's
+ * until dispatcher bounds exist. An agent's own processes are refused
+ * everything.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,10 +25,13 @@
 #include "daemon/proto.h"
 
 #define CLIENTS_MAX 1024
+#define PEER_GROUPS_MAX 64
 
 struct client {
 	int fd;
 	struct ucred cred;
+	gid_t gids[PEER_GROUPS_MAX];
+	size_t ngids;
 	struct session *session;
 };
 
@@ -54,7 +60,8 @@ int control_listen(struct daemon *d)
 	if (fd < 0)
 		return -errno;
 	unlink(d->socket_path);
-	old = umask(0177);
+	/* Anyone may connect; each verb checks who is calling. */
+	old = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 128)) {
 		int r = -errno;
 
@@ -78,6 +85,18 @@ static struct client *client_by_fd(int fd)
 	return NULL;
 }
 
+/* The caller's groups as the kernel knows them at connect time, its
+ * primary group first; more than PEER_GROUPS_MAX are cut. */
+static void peer_groups(int fd, struct client *c)
+{
+	socklen_t len = sizeof(c->gids) - sizeof(gid_t);
+
+	c->gids[0] = c->cred.gid;
+	c->ngids = 1;
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->gids + 1, &len))
+		c->ngids += len / sizeof(gid_t);
+}
+
 void control_accept(struct daemon *d)
 {
 	for (;;) {
@@ -97,6 +116,7 @@ void control_accept(struct daemon *d)
 			close(fd);
 			continue;
 		}
+		peer_groups(fd, c);
 		c->fd = fd;
 		c->session = NULL;
 		epoll_add(d, fd, TAG_CLIENT, EPOLLIN | EPOLLRDHUP);
@@ -233,10 +253,97 @@ static void verb_status(struct daemon *d, struct client *c)
 	json_decref(m);
 }
 
+static void reply_ok(int fd, json_t *m)
+{
+	json_object_set_new(m, "ok", json_true());
+	proto_send(fd, m, NULL, 0);
+	json_decref(m);
+}
+
+static struct approver approver_of(const struct client *c)
+{
+	struct approver w = { c->cred.uid, c->cred.pid, c->gids, c->ngids };
+
+	return w;
+}
+
+static void verb_approvals(struct daemon *d, struct client *c)
+{
+	struct approver w = approver_of(c);
+
+	reply_ok(c->fd, json_pack("{s:o}", "approvals", approval_list(d, &w)));
+}
+
+static int scope_parse(const char *s, enum approve_scope *out)
+{
+	static const char *const names[] = { "once", "session", "for" };
+
+	for (int i = 0; i < 3; i++) {
+		if (s && !strcmp(s, names[i])) {
+			*out = (enum approve_scope)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* {"verb": "approve", "request": ID, "scope": "once"|"session"|"for",
+ *  "for_s": SECONDS, "reason": TEXT} and {"verb": "deny", ...}. */
+static void verb_decide(struct daemon *d, struct client *c, json_t *m, bool allow)
+{
+	json_t *id = json_object_get(m, "request");
+	const char *reason = json_string_value(json_object_get(m, "reason"));
+	const char *scope_s = json_string_value(json_object_get(m, "scope"));
+	json_int_t for_s = json_integer_value(json_object_get(m, "for_s"));
+	enum approve_scope scope = SCOPE_ONCE;
+	struct approver w = approver_of(c);
+	char err[512];
+
+	if (!json_is_integer(id) || json_integer_value(id) < 0) {
+		reply_error(c->fd, "%s needs \"request\", a request id", allow ? "approve" : "deny");
+		return;
+	}
+	if (allow && scope_s && scope_parse(scope_s, &scope)) {
+		reply_error(c->fd, "bad scope '%.32s': once, session or for", scope_s);
+		return;
+	}
+	if (allow && scope == SCOPE_FOR && (for_s < 1 || for_s > 30 * 86400)) {
+		reply_error(c->fd, "scope 'for' needs \"for_s\", 1 s to 30 days");
+		return;
+	}
+	if (reason && strlen(reason) > 1024) {
+		reply_error(c->fd, "reason is longer than 1024 bytes");
+		return;
+	}
+	if (approval_decide(d, (uint64_t)json_integer_value(id), &w, allow, scope,
+			    (uint64_t)for_s * 1000, reason, err, sizeof(err))) {
+		log_info("uid %u: %s", (unsigned)c->cred.uid, err);
+		reply_error(c->fd, "%s", err);
+		return;
+	}
+	reply_ok(c->fd, json_pack("{s:I}", "request", json_integer_value(id)));
+}
+
+/* The verbs that decide for themselves who may call them. */
+static bool approval_verb(struct daemon *d, struct client *c, const char *verb, json_t *m)
+{
+	if (!strcmp(verb, "approvals"))
+		verb_approvals(d, c);
+	else if (!strcmp(verb, "approve"))
+		verb_decide(d, c, m, true);
+	else if (!strcmp(verb, "deny"))
+		verb_decide(d, c, m, false);
+	else
+		return false;
+	return true;
+}
+
 static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
 {
 	const char *verb = json_string_value(json_object_get(m, "verb"));
 
+	if (verb && approval_verb(d, c, verb, m))
+		return;
 	if (c->cred.uid != 0) {
 		reply_error(c->fd, "uid %u may not use the control socket", (unsigned)c->cred.uid);
 		return;
@@ -278,6 +385,13 @@ void control_client(struct daemon *d, int fd, uint32_t events)
 	json_decref(m);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
+}
+
+void control_send_event(struct daemon *d, struct session *s, json_t *ev)
+{
+	(void)d;
+	if (s->client_fd >= 0)
+		proto_send(s->client_fd, ev, NULL, 0);
 }
 
 void control_send_exit(struct daemon *d, struct session *s)

@@ -133,7 +133,7 @@ static void reload(struct daemon *d)
 		const struct agent *a = policy_agent(p, s->agent);
 
 		s->agent_id = a ? a->id : 0;
-		bpf_session_add(d, s->cgroup_id, s->id, s->agent_id);
+		bpf_session_add(d, s->cgroup_id, s->id, s->agent_id, s->approve);
 	}
 	policy_free(old);
 	audit_policy_cache(d);
@@ -205,6 +205,7 @@ static void record_start(struct daemon *d)
 	}
 	audit_record(d, rec);
 	record_recovery(d);
+	approval_recover(d);
 	record_policy(d, "policy-load", "start");
 	audit_flush(d, true);
 }
@@ -245,7 +246,8 @@ static int setup(struct daemon *d)
 		log_error("cannot create state directory '%s': %s", d->state_dir, strerror(errno));
 		return -1;
 	}
-	if (check_layers(d) || audit_open(d) || cgroup_setup_root(d) || bpf_setup(d) ||
+	if (check_layers(d) || notify_setup(d) || audit_open(d) || cgroup_setup_root(d) ||
+	    bpf_setup(d) ||
 	    bpf_load_net_rules(d, d->policy) || control_listen(d) || setup_signals(d))
 		return -1;
 
@@ -290,10 +292,16 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 			session_reap(d, s);
 		break;
 	case TAG_CLIENT: control_client(d, fd, ev->events); break;
+	case TAG_NOTIFY:
+		s = session_find_notify(d, fd);
+		if (s)
+			notify_ready(d, s, ev->events);
+		break;
+	case TAG_HOOK: approval_hook_done(d, fd); break;
 	}
 }
 
-static int64_t mono_ms(void)
+int64_t mono_ms(void)
 {
 	struct timespec ts;
 
@@ -327,6 +335,7 @@ static void run(struct daemon *d)
 			cgroup_sweep(d, false);
 			last_sweep = now;
 		}
+		approval_tick(d);
 		if (d->chain_dirty)
 			audit_flush(d, now - last_sync >= interval);
 		if (now - last_sync >= interval)
@@ -339,6 +348,7 @@ static void shutdown_daemon(struct daemon *d)
 {
 	json_t *rec;
 
+	approval_stop_all(d);
 	session_stop_all(d);
 	for (int i = 0; i < 50 && d->sessions; i++) {
 		usleep(100 * 1000);

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +30,7 @@
 
 #include "daemon/compat.h"
 #include "daemon/pinfoldd.h"
+#include "daemon/proto.h"
 
 extern char **environ;
 
@@ -166,6 +169,9 @@ struct launch {
 	const char *workspace;
 	int fds[3];
 	int ruleset_fd;
+	int notify_sock;	/* -1, or where the seccomp listener goes */
+	int sp[2];
+	const struct sandbox_filter *filter;
 	uid_t uid;
 	gid_t gid;
 };
@@ -184,11 +190,17 @@ static int child_fds(struct launch *L)
 	L->ruleset_fd = fcntl(L->ruleset_fd, F_DUPFD_CLOEXEC, 110);
 	if (L->ruleset_fd < 0)
 		return -1;
+	if (L->notify_sock >= 0) {
+		L->notify_sock = fcntl(L->notify_sock, F_DUPFD_CLOEXEC, LISTENER_SOCK_FD);
+		if (L->notify_sock != LISTENER_SOCK_FD)
+			return -1;
+	}
 	for (int i = 0; i < 3; i++)
 		if (dup2(hi[i], i) < 0)
 			return -1;
-	syscall(SYS_close_range, 3, (unsigned)L->ruleset_fd - 1, 0);
-	syscall(SYS_close_range, (unsigned)L->ruleset_fd + 1, ~0U, 0);
+	/* Kept: the ruleset at 110 and the listener's socket at 111. */
+	syscall(SYS_close_range, 3, 109U, 0);
+	syscall(SYS_close_range, L->notify_sock >= 0 ? 112U : 111U, ~0U, 0);
 	return 0;
 }
 
@@ -228,7 +240,7 @@ static void __attribute__((noreturn)) child_run(struct launch *L)
 	if (chdir(L->workspace))
 		goto fail;
 	step = "sandbox";
-	r = sandbox_apply_child(L->ruleset_fd);
+	r = sandbox_apply_child(L->ruleset_fd, L->filter, L->notify_sock);
 	if (r) {
 		errno = -r;
 		goto fail;
@@ -272,6 +284,11 @@ static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
 
 static void session_free(struct session *s)
 {
+	if (s->notify_fd >= 0)
+		close(s->notify_fd);
+	for (size_t i = 0; i < s->ngated; i++)
+		free(s->gated[i].path);
+	free(s->gated);
 	grants_free(s->grants);
 	free(s->agent);
 	json_decref(s->agent_json);
@@ -305,16 +322,46 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	audit_record(d, rec);
 }
 
+/* The first process sends its seccomp listener before it execs the
+ * command (sandbox.c). Without it nothing could answer a held call, so a
+ * session whose listener does not arrive is ended at once. */
+static int session_listener(struct daemon *d, struct session *s, int sock, char *err,
+			    size_t errlen)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int fds[PROTO_FDS_MAX], nfds = 0, r = -ETIMEDOUT;
+	json_t *m = NULL;
+	siginfo_t si;
+
+	if (poll(&p, 1, 5000) == 1)
+		r = proto_recv(sock, &m, fds, &nfds);
+	json_decref(m);
+	if (!r && nfds == 1) {
+		s->notify_fd = fds[0];
+		return epoll_add(d, s->notify_fd, TAG_NOTIFY, EPOLLIN);
+	}
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	snprintf(err, errlen, "the session's seccomp listener did not arrive: %s",
+		 strerror(r ? -r : EPROTO));
+	cgroup_kill(s->cgroup_path);
+	waitid(P_PIDFD, s->pidfd, &si, WEXITED);
+	close(s->pidfd);
+	s->pidfd = -1;
+	return -1;
+}
+
 struct session *session_start(struct daemon *d, const struct run_request *r, char *err,
 			      size_t errlen)
 {
 	const struct agent *a = policy_agent(d->policy, r->agent);
-	struct launch L = { .argv = r->argv };
+	struct launch L = { .argv = r->argv, .notify_sock = -1 };
+	struct sandbox_filter filter = { 0 };
 	struct diag dg = { 0 };
 	struct session *s;
 	char wsbuf[PATH_MAX], canon[PATH_MAX], *pw_name, uidname[32];
 	struct passwd *pw;
-	int cgfd, rc;
+	int cgfd, rc, listen_sock = -1;
 
 	if (!a) {
 		snprintf(err, errlen, "unknown agent '%s'", r->agent);
@@ -364,6 +411,8 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	s->dispatcher_uid = r->dispatcher_uid;
 	s->client_fd = r->client_fd;
 	s->pidfd = -1;
+	s->notify_fd = -1;
+	s->approve = notify_flags(a);
 	s->grants = grants_bind(a, wsbuf, agent_home(a, L.uid, wsbuf), &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_warn("%s", dg.msgs[i]);
@@ -377,13 +426,27 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 				      agent_home(a, L.uid, wsbuf), err, errlen);
 	if (L.ruleset_fd < 0)
 		goto fail_free;
+	rc = sandbox_filter(s->approve, &filter);
+	if (!rc && s->approve && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, L.sp))
+		rc = -errno;
+	if (rc) {
+		snprintf(err, errlen, "cannot build the seccomp filter: %s", strerror(-rc));
+		goto fail_ruleset;
+	}
+	L.filter = &filter;
+	if (s->approve) {
+		listen_sock = L.sp[0];
+		L.notify_sock = L.sp[1];
+	}
 	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
 	if (rc) {
 		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
 			 strerror(-rc));
 		goto fail_ruleset;
 	}
-	rc = bpf_session_add(d, s->cgroup_id, s->id, a->id);
+	rc = notify_session_start(d, s, a);
+	if (!rc)
+		rc = bpf_session_add(d, s->cgroup_id, s->id, a->id, s->approve);
 	if (rc) {
 		snprintf(err, errlen, "cannot register session in the kernel: %s", strerror(-rc));
 		goto fail_cgroup;
@@ -405,11 +468,20 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	close(cgfd);
 	env_free(L.envp);
 	close(L.ruleset_fd);
+	L.ruleset_fd = -1;
+	if (L.notify_sock >= 0)
+		close(L.notify_sock);
+	L.notify_sock = -1;
 	if (s->pid < 0) {
 		snprintf(err, errlen, "cannot start the session's first process: %s",
 			 strerror(rc));
 		goto fail_map_noenv;
 	}
+	if (s->approve && session_listener(d, s, listen_sock, err, errlen))
+		goto fail_map_noenv;
+	sandbox_filter_free(&filter);
+	if (listen_sock >= 0)
+		close(listen_sock);
 
 	s->next = d->sessions;
 	d->sessions = s;
@@ -428,10 +500,16 @@ fail_map:
 fail_map_noenv:
 	bpf_session_del(d, s->cgroup_id);
 fail_cgroup:
+	notify_session_end(d, s);
 	cgroup_remove(s->cgroup_path);
 fail_ruleset:
 	if (L.ruleset_fd >= 0)
 		close(L.ruleset_fd);
+	if (L.notify_sock >= 0)
+		close(L.notify_sock);
+	if (listen_sock >= 0)
+		close(listen_sock);
+	sandbox_filter_free(&filter);
 fail_free:
 	session_free(s);
 	return NULL;
@@ -466,6 +544,19 @@ static void session_end(struct daemon *d, struct session *s, const char *why)
 	s->ending = true;
 	s->end_reason = why;
 	cgroup_kill(s->cgroup_path);
+}
+
+void session_kill(struct daemon *d, struct session *s, const char *why)
+{
+	session_end(d, s, why);
+}
+
+struct session *session_find_notify(struct daemon *d, int fd)
+{
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->notify_fd == fd)
+			return s;
+	return NULL;
 }
 
 void session_reap(struct daemon *d, struct session *s)
@@ -513,6 +604,8 @@ void session_tick(struct daemon *d)
 		if (s->ending && s->exited && !cgroup_remove(s->cgroup_path)) {
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);
+			approval_session_gone(d, s);
+			notify_session_end(d, s);
 			*pp = s->next;
 			if (d->last_hit == s)
 				d->last_hit = NULL;

@@ -159,27 +159,144 @@ static void key_workspace(struct loader *l, const struct key_def *k,
 	set_dir(l, k, value, &l->agent->workspace);
 }
 
-static void key_path_grant(struct loader *l, const struct key_def *k,
-			   const char *value)
+/* A path grant for pattern; the rule's text is the key's whole value.
+ * Returns the rule id, 0 when the pattern is refused. */
+static uint32_t add_path_grant(struct loader *l, const struct key_def *k, const char *pattern,
+			       unsigned access, const char *value)
 {
 	struct agent *a = l->agent;
 	struct path_grant *paths, *pg;
 	char why[WHY_MAX];
 
-	if (path_pattern_check(value, why, sizeof(why)) < 0) {
+	if (path_pattern_check(pattern, why, sizeof(why)) < 0) {
 		load_error(l, l->line, "%s", why);
-		return;
+		return 0;
 	}
 	paths = load_realloc(l, a->paths, a->npaths + 1, sizeof(*paths));
 	if (!paths)
-		return;
+		return 0;
 	a->paths = paths;
 	pg = &paths[a->npaths];
-	pg->pattern = load_strdup(l, value);
-	pg->access = k->access;
+	pg->pattern = load_strdup(l, pattern);
+	pg->access = access;
 	pg->line = l->line;
 	pg->rule = add_rule(l, k, value);
 	a->npaths++;
+	return pg->rule;
+}
+
+static void key_path_grant(struct loader *l, const struct key_def *k,
+			   const char *value)
+{
+	add_path_grant(l, k, value, k->access, value);
+}
+
+static struct approve_rule *approve_new(struct loader *l, const struct approve_rule *r)
+{
+	struct agent *a = l->agent;
+	struct approve_rule *rs = load_realloc(l, a->approves, a->napproves + 1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	a->approves = rs;
+	rs[a->napproves] = *r;
+	rs[a->napproves].line = l->line;
+	return &rs[a->napproves++];
+}
+
+/* "PATH [timeout=DUR] [on_timeout=deny|allow]": one program, held at
+ * each exec until approved. */
+static void key_approve_exec(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approve_rule r = { .kind = APPROVE_EXEC };
+	char why[WHY_MAX], *path = load_strdup(l, value);
+
+	if (!path)
+		return;
+	if (approve_split_options(path, &r, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "%s", why);
+		free(path);
+		return;
+	}
+	r.rule = add_path_grant(l, k, path, ACC_EXEC, value);
+	r.pattern = path;
+	if (!r.rule || !approve_new(l, &r))
+		free(path);
+}
+
+/* "CIDR PORTS [timeout=DUR] [on_timeout=deny|allow]". */
+static void key_approve_connect(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approve_rule r = { .kind = APPROVE_CONNECT };
+	char why[WHY_MAX], *dest = load_strdup(l, value);
+
+	if (!dest)
+		return;
+	if (approve_split_options(dest, &r, why, sizeof(why)) < 0 ||
+	    net_parse_connect(dest, &r.nets, &r.nnets, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "%s", why);
+		free(dest);
+		return;
+	}
+	free(dest);
+	r.rule = add_rule(l, k, value);
+	for (size_t i = 0; i < r.nnets; i++) {
+		r.nets[i].rule = r.rule;
+		r.nets[i].line = l->line;
+	}
+	if (!r.rule || !approve_new(l, &r))
+		free(r.nets);
+}
+
+/* A list of users and @groups, separated by commas or blanks;
+ * repeatable. */
+static void key_approvers(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approval_conf *c = &l->agent->approval;
+	char why[WHY_MAX], *copy = load_strdup(l, value), *save, *item;
+
+	(void)k;
+	if (!copy)
+		return;
+	for (item = strtok_r(copy, ", \t", &save); item; item = strtok_r(NULL, ", \t", &save)) {
+		struct principal p, *ps;
+
+		if (principal_parse(item, &p, why, sizeof(why)) < 0) {
+			load_error(l, l->line, "%s", why);
+			continue;
+		}
+		ps = load_realloc(l, c->approvers, c->napprovers + 1, sizeof(*ps));
+		if (!ps)
+			break;
+		c->approvers = ps;
+		ps[c->napprovers++] = p;
+	}
+	free(copy);
+}
+
+static void key_self_approve(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (parse_bool(value, &l->agent->approval.self_approve) < 0)
+		load_error(l, l->line, "bad boolean '%s' for '%s': use yes, "
+			   "no, true, false, 1 or 0", value, k->name);
+}
+
+static void key_approval_timeout(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	(void)k;
+	if (approve_parse_timeout(value, &l->agent->approval.timeout_ms, why, sizeof(why)) < 0)
+		load_error(l, l->line, "%s", why);
+}
+
+static void key_on_timeout(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	(void)k;
+	if (approve_parse_outcome(value, &l->agent->approval.on_timeout, why, sizeof(why)) < 0)
+		load_error(l, l->line, "%s", why);
 }
 
 static void key_connect(struct loader *l, const struct key_def *k,
@@ -285,9 +402,23 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 	l->p->conf.fsync_interval_ms = (unsigned)v;
 }
 
+/* An absolute path to a program, run with each new approval request as
+ * JSON on its stdin. */
+static void key_approval_command(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	if (path_plain_check(value, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "bad %s: %s", k->name, why);
+		return;
+	}
+	l->p->conf.approval_command = load_strdup(l, value);
+}
+
 static const struct key_def daemon_keys[] = {
 	{ "daemon", "agent_uids", false, 0, key_agent_uids },
 	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval },
+	{ "daemon", "approval_command", false, 0, key_approval_command },
 };
 
 static const struct key_def agent_keys[] = {
@@ -297,10 +428,16 @@ static const struct key_def agent_keys[] = {
 	{ "agent", "home", false, 0, key_home },
 	{ "agent", "workspace", false, 0, key_workspace },
 	{ "exec", "allow", true, ACC_EXEC, key_path_grant },
+	{ "exec", "approve", true, ACC_EXEC, key_approve_exec },
 	{ "files", "read", true, ACC_READ, key_path_grant },
 	{ "files", "write", true, ACC_WRITE, key_path_grant },
 	{ "network", "connect", true, 0, key_connect },
 	{ "network", "unix", true, 0, key_unix },
+	{ "network", "approve", true, 0, key_approve_connect },
+	{ "approval", "approvers", true, 0, key_approvers },
+	{ "approval", "self_approve", false, 0, key_self_approve },
+	{ "approval", "timeout", false, 0, key_approval_timeout },
+	{ "approval", "on_timeout", false, 0, key_on_timeout },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -441,6 +441,7 @@ static void agent_free(struct agent *a)
 	for (i = 0; i < a->nunix; i++)
 		free(a->unix_socks[i].path);
 	free(a->unix_socks);
+	approve_rules_free(a);
 }
 
 void policy_free(struct policy *p)
@@ -457,6 +458,7 @@ void policy_free(struct policy *p)
 		free(p->rules[i].text);
 	}
 	free(p->rules);
+	free(p->conf.approval_command);
 	free(p);
 }
 

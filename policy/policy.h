@@ -77,6 +77,39 @@ struct unix_grant {
 	uint32_t rule;
 };
 
+/* A grant that holds the action until a human decides: [exec] approve
+ * (one program, by path) or [network] approve (CIDR and ports). */
+enum approve_kind { APPROVE_EXEC = 1, APPROVE_CONNECT = 2 };
+enum approve_timeout { TIMEOUT_INHERIT = 0, TIMEOUT_DENY, TIMEOUT_ALLOW };
+
+#define APPROVE_TIMEOUT_DEFAULT_MS (5u * 60 * 1000)
+
+struct approve_rule {
+	enum approve_kind kind;
+	uint32_t rule;
+	int line;
+	char *pattern;			/* exec: the path as written */
+	struct net_grant *nets;		/* connect: one per port range */
+	size_t nnets;
+	uint64_t timeout_ms;		/* 0: the agent's [approval] timeout */
+	enum approve_timeout on_timeout;	/* INHERIT: the agent's */
+};
+
+/* Who may approve: a uid, or every member of a gid. */
+struct principal {
+	bool group;
+	uint32_t id;
+};
+
+/* [approval] of an agent file. */
+struct approval_conf {
+	struct principal *approvers;
+	size_t napprovers;
+	bool self_approve;		/* the dispatcher may approve its own */
+	uint64_t timeout_ms;
+	enum approve_timeout on_timeout;	/* DENY or ALLOW */
+};
+
 struct agent {
 	uint32_t id;		/* 1-based, stable within one loaded policy */
 	char *name;		/* the file name without ".ini" */
@@ -93,12 +126,16 @@ struct agent {
 	size_t nnets;
 	struct unix_grant *unix_socks;
 	size_t nunix;
+	struct approve_rule *approves;
+	size_t napproves;
+	struct approval_conf approval;
 };
 
 /* pinfoldd.conf [daemon] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
 	unsigned fsync_interval_ms;	/* group commit interval */
+	char *approval_command;		/* run for each new request, or NULL */
 };
 
 struct policy {
@@ -213,5 +250,31 @@ void net_prefix_format(const uint8_t addr[16], uint8_t prefix, char *out,
  * Returns 0, or -1 for a relative path, one of PATH_MAX bytes or more, or
  * one whose result does not fit. */
 int path_canonical(const char *path, char *out, size_t outlen);
+
+/*
+ * Approval. An [exec] approve grant is also a path grant with ACC_EXEC (the
+ * kernel must let the program run once it is approved), so
+ * grants_check_path() allows it; what holds it is the daemon.
+ */
+
+/* The approve rule with id rule, or NULL when rule is not one of a's. */
+const struct approve_rule *agent_approve_rule(const struct agent *a, uint32_t rule);
+
+/* The approve rule covering addr (IPv6 form) and port, chosen as
+ * agent_check_connect() chooses among connect grants, or NULL. */
+const struct approve_rule *agent_approve_connect(const struct agent *a,
+						 const uint8_t addr[16], uint16_t port);
+
+/* The timeout of r and what it means: the rule's own, else the agent's. */
+uint64_t approve_timeout_ms(const struct agent *a, const struct approve_rule *r);
+bool approve_timeout_allows(const struct agent *a, const struct approve_rule *r);
+
+/* Whether uid, or one of the ngids groups, is among c's approvers. */
+bool approval_names(const struct approval_conf *c, uid_t uid, const gid_t *gids,
+		    size_t ngids);
+
+/* "90s", "5m", "2h", "1d" or plain seconds, into milliseconds: at least
+ * 1 s, at most 30 days. Returns 0, or -1 for anything else. */
+int duration_parse(const char *s, uint64_t *ms);
 
 #endif

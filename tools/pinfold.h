@@ -3,6 +3,8 @@
 #ifndef PINFOLD_CLI_H
 #define PINFOLD_CLI_H
 
+#include <jansson.h>
+
 /* Exit status for pinfold's own failures (no daemon, refused request),
  * kept apart from the command's statuses as env(1) and timeout(1) do. */
 #define EXIT_PINFOLD 125
@@ -16,7 +18,15 @@ int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 
+int cmd_approvals(struct cli *c, int argc, char **argv);
+int cmd_approve(struct cli *c, int argc, char **argv);
+int cmd_deny(struct cli *c, int argc, char **argv);
+
 /* Connects to pinfoldd, or prints why not and returns -1. */
 int cli_connect(const struct cli *c);
+
+/* Sends req (consumed), waits for the reply; 0 and *reply when it says
+ * ok, else prints the error (what names the reply) and returns -1. */
+int cli_request(const struct cli *c, json_t *req, const char *what, json_t **reply);
 
 #endif
