@@ -23,6 +23,10 @@
  *   probe openstorm DIR N        opens DIR/f0 .. DIR/f{N-1}; "ok N"
  *   probe connectstorm N         N TCP connects to 127.0.0.1 ports
  *                                20000 + i % 40000; "ok N"
+ *   probe execrace N A B ARG...  N times, a child execs the path in a
+ *                                buffer that a second thread keeps
+ *                                switching between A and B; prints
+ *                                "ok N" once every child has ended
  *
  * ECONNREFUSED from connect means the kernel let the connect out.
  */
@@ -35,6 +39,8 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,6 +483,57 @@ static int act_ids(char **argv, int argc)
 	return 0;
 }
 
+struct race {
+	char path[PATH_MAX];
+	const char *a, *b;
+	atomic_int stop;
+};
+
+static void *race_flip(void *arg)
+{
+	struct race *r = arg;
+
+	for (unsigned long i = 0; !atomic_load(&r->stop); i++)
+		strcpy(r->path, i & 1 ? r->b : r->a);
+	return NULL;
+}
+
+/* One child: the exec's path argument changes under it. */
+static void race_child(const char *a, const char *b, char **args)
+{
+	static struct race r;
+	pthread_t t;
+
+	r.a = a;
+	r.b = b;
+	strcpy(r.path, a);
+	pthread_create(&t, NULL, race_flip, &r);
+	args[0] = r.path;
+	execv(r.path, args);
+	_exit(127);
+}
+
+static int act_execrace(char **argv, int argc)
+{
+	long n;
+
+	if (parse_long(argv[0], 1, 10000, &n) < 0 || strlen(argv[1]) >= PATH_MAX ||
+	    strlen(argv[2]) >= PATH_MAX)
+		return usage("execrace: bad count or path");
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return report_errno(errno);
+		if (pid == 0)
+			race_child(argv[1], argv[2], argv + 2);
+		waitpid(pid, NULL, 0);
+	}
+	(void)argc;
+	printf("ok %ld\n", n);
+	return 0;
+}
+
 static const struct action actions[] = {
 	{ "ids", 0, 0, act_ids },
 	{ "read", 1, 1, act_read },
@@ -490,6 +547,7 @@ static const struct action actions[] = {
 	{ "sleep", 1, 1, act_sleep },
 	{ "openstorm", 2, 2, act_openstorm },
 	{ "connectstorm", 1, 1, act_connectstorm },
+	{ "execrace", 3, -1, act_execrace },
 };
 
 /* argv[0] is the action name; argv[argc] is NULL. */

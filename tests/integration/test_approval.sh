@@ -43,6 +43,7 @@ agent_file() { # NAME SELF_APPROVE
 		echo '[exec]'
 		echo "allow = $BIN"
 		echo "allow = $LOADER"
+		echo 'allow = /usr/bin/true'
 		echo "approve = $TOOL timeout=3s"
 		echo '[files]'
 		probe_file_grants
@@ -274,11 +275,37 @@ row_for_duration() {
 	chain_has "$STATE" "r['type'] == 'approval-decision' and r['request'] == $id and r['scope'] == 'for' and 'expires' in r"
 }
 
+# A second thread switches the exec's path between a program the agent
+# may run and the held one while the exec is under way: whatever the
+# daemon read, the held program never runs unapproved. Requests that do
+# get made are denied as they come.
+row_race() {
+	local sid
+	(
+		while :; do
+			pf approvals --json | python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    print(a["request"])' | while read -r id; do pf deny "$id" 2>/dev/null || true; done
+			sleep 0.05
+		done
+	) &
+	track_pid $!
+	local denier=$!
+	pf run --agent ap --workspace "$WS" -- "$PROBE" execrace 40 /usr/bin/true "$TOOL" \
+		write "$WS/raced" >/dev/null 2>&1 || true
+	kill "$denier"
+	sid=$(last_session "$STATE")
+	[ ! -e "$WS/raced" ] || fail "the held program ran under a racing thread"
+	chain_lacks "$STATE" "r['type'] == 'decision' and r['session'] == $sid and r['action'] == 'exec' and r['outcome'] == 'ok' and '$TOOL' in (r['object'], r.get('resolved'))"
+}
+
 row exec-approve row_exec_approve
 row exec-deny row_exec_deny
 row exec-timeout row_exec_timeout
 row sigcont-ptrace-no-release row_no_release
 row swapped-binary-killed row_swap
+row racing-thread row_race
 row unauthorised-uid row_unauthorised
 row dispatcher-self-approve row_self_approve
 row connect-exact-destination row_connect
