@@ -333,6 +333,13 @@ static json_t *decision_record(struct daemon *d, const struct approval *a,
 	return rec;
 }
 
+static void note_denied_exec(const struct approval *a)
+{
+	free(a->s->denied_exec);
+	a->s->denied_exec = strdup(a->object);
+	a->s->denied_request = a->id;
+}
+
 /* Records the decision, makes the record durable, then answers the held
  * call. A record that cannot reach the disk releases nothing. */
 static int release(struct daemon *d, struct approval *a, const struct verdict *v, char *err,
@@ -368,10 +375,13 @@ static int release(struct daemon *d, struct approval *a, const struct verdict *v
 	d->chain_dirty = false;
 	if (allow && v->scope != SCOPE_ONCE)
 		grant_remember(a, v->scope, v->for_ms);
-	if (allow)
+	if (allow) {
 		notify_continue(a->s, a->notif_id);
-	else
+	} else {
+		if (a->kind == APPROVE_EXEC)
+			note_denied_exec(a);
 		notify_fail(a->s, a->notif_id, denial_errno(a));
+	}
 	client_event(d, a, allow ? "approved" : "denied", v->who ? NULL : "timeout");
 	unlink_request(d, a);
 	return 0;

@@ -258,6 +258,21 @@ static json_t *args_json(const char *p, size_t len)
 	return a;
 }
 
+/* An exec the approval of which was refused fails with EACCES like one
+ * Landlock refuses; the record names the request instead. */
+static void note_approval_refusal(json_t *rec, struct session *s, const struct ev_exec *e)
+{
+	char why[64];
+
+	if (e->h.ret != -EACCES || !s->denied_exec || strcmp(s->denied_exec, e->data))
+		return;
+	snprintf(why, sizeof(why), "approval: request %llu not approved",
+		 (unsigned long long)s->denied_request);
+	json_object_set_new_nocheck(rec, "rule", json_string(why));
+	free(s->denied_exec);
+	s->denied_exec = NULL;
+}
+
 static void handle_exec(struct daemon *d, struct session *s, const struct ev_exec *e,
 			size_t avail)
 {
@@ -306,6 +321,7 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 		s->denials++;
 	} else if (set_outcome(d, rec, e->h.ret, granted, rule)) {
 		s->denials++;
+		note_approval_refusal(rec, s, e);
 	}
 	if (e->h.flags & EV_F_TRUNCATED)
 		json_object_set_new_nocheck(rec, "truncated", json_true());

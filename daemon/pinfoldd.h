@@ -71,6 +71,10 @@ struct session {
 	struct gated_exec *gated;
 	size_t ngated;
 	struct approval_grant *grants_live;
+	/* The last exec an approval refused, so that its EACCES is recorded
+	 * as that refusal. */
+	char *denied_exec;
+	uint64_t denied_request;
 	struct session *next;
 };
 

@@ -289,6 +289,7 @@ static void session_free(struct session *s)
 	for (size_t i = 0; i < s->ngated; i++)
 		free(s->gated[i].path);
 	free(s->gated);
+	free(s->denied_exec);
 	grants_free(s->grants);
 	free(s->agent);
 	json_decref(s->agent_json);

@@ -31,7 +31,7 @@ static int policy_usage(void)
 		"                              --connect ADDR:PORT)\n"
 		"       pinfold policy show [--config-dir DIR] --agent NAME [--workspace DIR]\n"
 		"                           [--home DIR]\n"
-		"explain exits 0 for an allow, 1 for a deny.\n");
+		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for approval.\n");
 	return 2;
 }
 
@@ -148,6 +148,14 @@ static int parse_dest(const char *s, uint8_t addr[16], uint16_t *port)
 	return inet_pton(AF_INET, host, addr + 12) == 1 ? 0 : -1;
 }
 
+/* Held until an approver decides: exit status 3. */
+static int explain_approve(const struct policy *p, uint32_t rule)
+{
+	printf("approve: held for an approver by ");
+	print_rule(p, rule);
+	return 3;
+}
+
 static int explain(const struct policy *p, const struct agent *ag, const struct policy_args *a)
 {
 	uint32_t rule = 0;
@@ -165,6 +173,8 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 			return 2;
 		}
 		allow = agent_check_connect(ag, addr, port, &rule);
+		if (!allow && agent_approve_connect(ag, addr, port))
+			return explain_approve(p, agent_approve_connect(ag, addr, port)->rule);
 	} else {
 		struct grants *g = bind_session(ag, a);
 
@@ -173,6 +183,8 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 		allow = grants_check_path(g, a->exec ? a->exec : a->open,
 					  a->exec ? ACC_EXEC : a->write ? ACC_WRITE : ACC_READ, &rule);
 		grants_free(g);
+		if (allow && a->exec && agent_approve_rule(ag, rule))
+			return explain_approve(p, rule);
 	}
 	printf("%s: ", allow ? "allow" : "deny");
 	print_rule(p, allow ? rule : 0);

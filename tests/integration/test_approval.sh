@@ -155,6 +155,7 @@ row_exec_deny() {
 	[ ! -e "$WS/denied" ] || fail "the denied program ran"
 	assert_contains "$TEST_TMP/xd.err" "request $id denied"
 	chain_has "$STATE" "r['type'] == 'approval-decision' and r['request'] == $id and r['decision'] == 'deny' and r['approver_uid'] == $APPROVER"
+	chain_has "$STATE" "r['type'] == 'decision' and r['action'] == 'exec' and r['object'] == '$TOOL' and r['outcome'] == 'EACCES' and r['rule'] == 'approval: request $id not approved'"
 }
 
 row_exec_timeout() {
