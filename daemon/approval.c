@@ -34,9 +34,9 @@
 #define ONCE_WINDOW_MS 10000
 /* How often the held threads are checked for still being there. */
 #define LIVENESS_MS 1000
-/* The listing's reply stays well inside one control message. */
-#define LIST_BYTES_MAX (PROTO_LIST_ROOM)
-#define PROTO_LIST_ROOM (56 * 1024)
+/* The listing's reply stays inside one control message; requests that
+ * do not fit are counted, not listed. */
+#define LIST_BYTES_MAX (56 * 1024)
 
 extern char **environ;
 
@@ -479,12 +479,13 @@ static bool may_see(struct daemon *d, const struct approval *a, const struct app
 	       (ag && approval_names(&ag->approval, w->uid, w->gids, w->ngids));
 }
 
-json_t *approval_list(struct daemon *d, const struct approver *who)
+json_t *approval_list(struct daemon *d, const struct approver *who, size_t *omitted)
 {
 	json_t *list = json_array();
 	int64_t now = mono_ms();
 	size_t bytes = 0;
 
+	*omitted = 0;
 	if (is_agent_caller(d, who))
 		return list;
 	for (struct approval *a = d->approvals; a; a = a->next) {
@@ -499,7 +500,8 @@ json_t *approval_list(struct daemon *d, const struct approver *who)
 		bytes += json_dumpb(o, NULL, 0, JSON_COMPACT) + 1;
 		if (bytes > LIST_BYTES_MAX) {
 			json_decref(o);
-			break;
+			(*omitted)++;
+			continue;
 		}
 		json_array_append_new(list, o);
 	}

@@ -270,8 +270,10 @@ static struct approver approver_of(const struct client *c)
 static void verb_approvals(struct daemon *d, struct client *c)
 {
 	struct approver w = approver_of(c);
+	size_t omitted;
+	json_t *list = approval_list(d, &w, &omitted);
 
-	reply_ok(c->fd, json_pack("{s:o}", "approvals", approval_list(d, &w)));
+	reply_ok(c->fd, json_pack("{s:o,s:I}", "approvals", list, "omitted", (json_int_t)omitted));
 }
 
 static int scope_parse(const char *s, enum approve_scope *out)

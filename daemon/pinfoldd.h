@@ -281,8 +281,9 @@ enum approve_scope { SCOPE_ONCE = 0, SCOPE_SESSION, SCOPE_FOR };
 int approval_decide(struct daemon *d, uint64_t id, const struct approver *who, bool allow,
 		    enum approve_scope scope, uint64_t for_ms, const char *reason, char *err,
 		    size_t errlen);
-/* The pending requests the caller may see, as a JSON array. */
-json_t *approval_list(struct daemon *d, const struct approver *who);
+/* The pending requests the caller may see, as a JSON array, newest
+ * first; *omitted counts those that did not fit in one reply. */
+json_t *approval_list(struct daemon *d, const struct approver *who, size_t *omitted);
 void approval_tick(struct daemon *d);
 void approval_session_gone(struct daemon *d, struct session *s);
 void approval_stop_all(struct daemon *d);

@@ -60,6 +60,9 @@ int cmd_approvals(struct cli *c, int argc, char **argv)
 	} else {
 		print_approvals(json_object_get(m, "approvals"));
 	}
+	if (json_integer_value(json_object_get(m, "omitted")))
+		fprintf(stderr, "pinfold: %lld more pending requests did not fit in the reply\n",
+			num(m, "omitted"));
 	json_decref(m);
 	return 0;
 }

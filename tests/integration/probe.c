@@ -23,6 +23,9 @@
  *   probe openstorm DIR N        opens DIR/f0 .. DIR/f{N-1}; "ok N"
  *   probe connectstorm N         N TCP connects to 127.0.0.1 ports
  *                                20000 + i % 40000; "ok N"
+ *   probe connectfan N ADDR PORT N children at once each connect to
+ *                                ADDR:PORT+i; each prints "PORT RESULT",
+ *                                then "ok N" once all have ended
  *   probe execrace N A B ARG...  N times, a child execs the path in a
  *                                buffer that a second thread keeps
  *                                switching between A and B; prints
@@ -483,6 +486,42 @@ static int act_ids(char **argv, int argc)
 	return 0;
 }
 
+static int act_connectfan(char **argv, int argc)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	long n, port;
+
+	(void)argc;
+	if (parse_long(argv[0], 1, 4096, &n) < 0 || parse_long(argv[2], 1, 65535, &port) < 0 ||
+	    port + n > 65536)
+		return usage("connectfan: bad count or port");
+	fflush(stdout);
+	for (long i = 0; i < n; i++) {
+		char p[8];
+		pid_t pid;
+
+		snprintf(p, sizeof(p), "%ld", port + i);
+		if (parse_sockaddr(argv[1], p, &ss, &len) < 0)
+			return usage("connectfan: bad address");
+		pid = fork();
+		if (pid < 0)
+			return report_errno(errno);
+		if (pid == 0) {
+			int err = tcp_connect(&ss, len, CONNECT_TIMEOUT_MS);
+			const char *name = err ? strerrorname_np(err) : "ok";
+
+			printf("%s %s\n", p, name ? name : "error");
+			fflush(stdout);
+			_exit(0);
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+	printf("ok %ld\n", n);
+	return 0;
+}
+
 struct race {
 	char path[PATH_MAX];
 	const char *a, *b;
@@ -548,6 +587,7 @@ static const struct action actions[] = {
 	{ "openstorm", 2, 2, act_openstorm },
 	{ "connectstorm", 1, 1, act_connectstorm },
 	{ "execrace", 3, -1, act_execrace },
+	{ "connectfan", 3, 3, act_connectfan },
 };
 
 /* argv[0] is the action name; argv[argc] is NULL. */
