@@ -111,14 +111,14 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 /* A configuration with any error is rejected whole; the one in force
  * stays. Running sessions keep their Landlock rules, which a running
  * process cannot change, and get the new network rules. */
-static void reload(struct daemon *d)
+int daemon_reload(struct daemon *d, const char *cause)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
 
 	if (!p) {
 		record_policy(d, "policy-rejected", "configuration has errors, see the log");
 		audit_flush(d, true);
-		return;
+		return -1;
 	}
 	d->policy = p;
 	if (bpf_load_net_rules(d, p)) {
@@ -127,7 +127,7 @@ static void reload(struct daemon *d)
 		bpf_load_net_rules(d, old);
 		record_policy(d, "policy-rejected", "network rules do not fit the kernel map");
 		audit_flush(d, true);
-		return;
+		return -1;
 	}
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const struct agent *a = policy_agent(p, s->agent);
@@ -137,9 +137,10 @@ static void reload(struct daemon *d)
 	}
 	policy_free(old);
 	audit_policy_cache(d);
-	record_policy(d, "policy-load", "reload");
+	record_policy(d, "policy-load", cause);
 	audit_flush(d, true);
 	log_info("configuration reloaded, policy %.12s", p->hash_hex);
+	return 0;
 }
 
 static int setup_signals(struct daemon *d)
@@ -269,7 +270,7 @@ static void on_signal(struct daemon *d)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			d->stopping = true;
 		else if (si.ssi_signo == SIGHUP)
-			reload(d);
+			daemon_reload(d, "reload");
 		else if (si.ssi_signo == SIGCHLD)
 			for (struct session *s = d->sessions; s; s = s->next)
 				if (s->pidfd >= 0)
@@ -341,6 +342,7 @@ static void run(struct daemon *d)
 		if (now - last_sync >= interval)
 			last_sync = now;
 		session_tick(d);
+		control_tick(d);
 	}
 }
 

@@ -301,5 +301,11 @@ void control_client(struct daemon *d, int fd, uint32_t events);
 void control_send_exit(struct daemon *d, struct session *s);
 /* An event for the session's `pinfold run` client, if it is connected. */
 void control_send_event(struct daemon *d, struct session *s, json_t *ev);
+/* Close silent connections; once a loop turn. */
+void control_tick(struct daemon *d);
+
+/* main.c: load the configuration again; 0 when it was accepted, -1 when
+ * it was rejected and the policy in force stays. cause goes in the record. */
+int daemon_reload(struct daemon *d, const char *cause);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -415,10 +416,66 @@ static void key_approval_command(struct loader *l, const struct key_def *k, cons
 	l->p->conf.approval_command = load_strdup(l, value);
 }
 
+/* "NAME, NAME, GID": each a group name known to the host or a number.
+ * Names are looked up at load, so a typo is an error and not a group
+ * that silently grants nothing. */
+static void key_groups(struct loader *l, const struct key_def *k, const char *value)
+{
+	bool admin = !strcmp(k->name, "admin_groups");
+	gid_t *out = admin ? l->p->conf.admin_gids : l->p->conf.read_gids;
+	size_t *n = admin ? &l->p->conf.nadmin_gids : &l->p->conf.nread_gids;
+	char buf[4096], *save = NULL;
+
+	if (strlen(value) >= sizeof(buf)) {
+		load_error(l, l->line, "%s is longer than %zu bytes", k->name, sizeof(buf) - 1);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		unsigned long long gid;
+		struct group *g;
+
+		if (parse_uint(t, (gid_t)-2, &gid) < 0) {
+			g = getgrnam(t);
+			if (!g) {
+				load_error(l, l->line, "unknown group '%s' in %s", t, k->name);
+				continue;
+			}
+			gid = g->gr_gid;
+		}
+		if (*n == CONTROL_GROUPS_MAX) {
+			load_error(l, l->line, "%s names more than %d groups", k->name,
+				   CONTROL_GROUPS_MAX);
+			return;
+		}
+		out[(*n)++] = (gid_t)gid;
+	}
+}
+
+static void key_control_uint(struct loader *l, const struct key_def *k, const char *value)
+{
+	bool idle = !strcmp(k->name, "idle_timeout_s");
+	unsigned long long v;
+
+	if (parse_uint(value, idle ? 3600 : 1024, &v) < 0 || v < 1) {
+		load_error(l, l->line, "bad %s '%s': a number, 1 to %d", k->name, value,
+			   idle ? 3600 : 1024);
+		return;
+	}
+	if (idle)
+		l->p->conf.idle_timeout_s = (unsigned)v;
+	else
+		l->p->conf.clients_per_uid = (unsigned)v;
+}
+
 static const struct key_def daemon_keys[] = {
 	{ "daemon", "agent_uids", false, 0, key_agent_uids },
 	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval },
 	{ "daemon", "approval_command", false, 0, key_approval_command },
+	{ "control", "read_groups", false, 0, key_groups },
+	{ "control", "admin_groups", false, 0, key_groups },
+	{ "control", "idle_timeout_s", false, 0, key_control_uint },
+	{ "control", "clients_per_uid", false, 0, key_control_uint },
 };
 
 static const struct key_def agent_keys[] = {

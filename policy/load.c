@@ -409,6 +409,8 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.uid_lo = 61184;
 	l.p->conf.uid_hi = 61439;
 	l.p->conf.fsync_interval_ms = 10;
+	l.p->conf.idle_timeout_s = 10;
+	l.p->conf.clients_per_uid = 32;
 	load_all(&l, config_dir);
 	if (!l.nerr && !l.oom)
 		check_net_tables(&l);

@@ -131,11 +131,19 @@ struct agent {
 	struct approval_conf approval;
 };
 
-/* pinfoldd.conf [daemon] */
+#define CONTROL_GROUPS_MAX 32
+
+/* pinfoldd.conf [daemon] and [control] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
 	unsigned fsync_interval_ms;	/* group commit interval */
 	char *approval_command;		/* run for each new request, or NULL */
+	gid_t read_gids[CONTROL_GROUPS_MAX];	/* may call read-only verbs */
+	size_t nread_gids;
+	gid_t admin_gids[CONTROL_GROUPS_MAX];	/* may also call mutating verbs */
+	size_t nadmin_gids;
+	unsigned idle_timeout_s;	/* a silent connection is closed after it */
+	unsigned clients_per_uid;	/* connections one non-root uid may hold */
 };
 
 struct policy {

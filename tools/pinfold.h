@@ -21,12 +21,12 @@ int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_approvals(struct cli *c, int argc, char **argv);
 int cmd_approve(struct cli *c, int argc, char **argv);
 int cmd_deny(struct cli *c, int argc, char **argv);
+int cmd_reload(struct cli *c, int argc, char **argv);
 
 /* Connects to pinfoldd, or prints why not and returns -1. */
 int cli_connect(const struct cli *c);
-
-/* Sends req (consumed), waits for the reply; 0 and *reply when it says
- * ok, else prints the error (what names the reply) and returns -1. */
-int cli_request(const struct cli *c, json_t *req, const char *what, json_t **reply);
+/* Sends req on a new connection and returns the reply when it says ok;
+ * otherwise prints why and returns NULL. */
+json_t *cli_call(const struct cli *c, json_t *req);
 
 #endif

@@ -19,6 +19,15 @@ static const char *str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k)) ?: "-";
 }
 
+/* One request and its reply; req is consumed. */
+static json_t *call(struct cli *c, json_t *req)
+{
+	json_t *m = req ? cli_call(c, req) : NULL;
+
+	json_decref(req);
+	return m;
+}
+
 static void print_approvals(json_t *list)
 {
 	size_t i;
@@ -52,7 +61,8 @@ int cmd_approvals(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "usage: pinfold approvals [--json]\n");
 		return 2;
 	}
-	if (cli_request(c, json_pack("{s:s}", "verb", "approvals"), "list", &m))
+	m = call(c, json_pack("{s:s}", "verb", "approvals"));
+	if (!m)
 		return EXIT_PINFOLD;
 	if (as_json) {
 		json_dumpf(json_object_get(m, "approvals"), stdout, JSON_INDENT(2));
@@ -124,7 +134,8 @@ static int decide(struct cli *c, int argc, char **argv, bool allow)
 	}
 	if (reason)
 		json_object_set_new(req, "reason", json_string(reason));
-	if (cli_request(c, req, "answer", &m))
+	m = call(c, req);
+	if (!m)
 		return EXIT_PINFOLD;
 	if (c->verbose)
 		fprintf(stderr, "pinfold: request %llu %s\n", id, allow ? "approved" : "denied");

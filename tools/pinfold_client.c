@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Talking to pinfoldd: connect, and one request with its reply. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -7,6 +8,8 @@
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
+
+#define REPLY_TIMEOUT_MS 10000
 
 int cli_connect(const struct cli *c)
 {
@@ -26,7 +29,7 @@ static int recv_reply(int sock, json_t **m)
 	int fds[PROTO_FDS_MAX], nfds, r;
 
 	do {
-		if (poll(&p, 1, 10000) <= 0)
+		if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
 			return -ETIMEDOUT;
 		r = proto_recv(sock, m, fds, &nfds);
 		for (int i = 0; i < nfds; i++)
@@ -35,30 +38,29 @@ static int recv_reply(int sock, json_t **m)
 	return r;
 }
 
-int cli_request(const struct cli *c, json_t *req, const char *what, json_t **reply)
+json_t *cli_call(const struct cli *c, json_t *req)
 {
-	int sock = cli_connect(c), r;
+	const char *verb = json_string_value(json_object_get(req, "verb"));
 	json_t *m = NULL;
+	int sock, r;
 
-	if (sock < 0) {
-		json_decref(req);
-		return -1;
-	}
+	sock = cli_connect(c);
+	if (sock < 0)
+		return NULL;
 	r = proto_send(sock, req, NULL, 0);
-	json_decref(req);
 	if (!r)
 		r = recv_reply(sock, &m);
 	close(sock);
 	if (r) {
-		fprintf(stderr, "pinfold: no %s from pinfoldd: %s\n", what, strerror(-r));
-		return -1;
+		fprintf(stderr, "pinfold: no answer to '%s' from pinfoldd: %s\n", verb,
+			strerror(-r));
+		return NULL;
 	}
 	if (!json_is_true(json_object_get(m, "ok"))) {
 		fprintf(stderr, "pinfold: %s\n",
 			json_string_value(json_object_get(m, "error")) ?: "request refused");
 		json_decref(m);
-		return -1;
+		return NULL;
 	}
-	*reply = m;
-	return 0;
+	return m;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* pinfold status: what pinfoldd enforces, its sessions, its counters. */
 #include <stdio.h>
-#include <string.h>
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
@@ -42,18 +41,44 @@ static void print_status(json_t *m)
 		       (long long)json_integer_value(json_object_get(s, "denials")));
 }
 
+/* A verb that takes no arguments: its reply, or NULL after saying why. */
+static json_t *call_plain(struct cli *c, int argc, const char *verb)
+{
+	json_t *req, *m;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: pinfold %s\n", verb);
+		return NULL;
+	}
+	req = json_pack("{s:s}", "verb", verb);
+	m = cli_call(c, req);
+	json_decref(req);
+	return m;
+}
+
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	json_t *m;
+	json_t *m = call_plain(c, argc, "status");
 
 	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: pinfold status\n");
-		return 2;
-	}
-	if (cli_request(c, json_pack("{s:s}", "verb", "status"), "status", &m))
-		return EXIT_PINFOLD;
+	if (!m)
+		return argc != 1 ? 2 : EXIT_PINFOLD;
 	print_status(m);
+	json_decref(m);
+	return 0;
+}
+
+/* pinfold reload: the daemon loads its configuration again, as on SIGHUP,
+ * and says whether it took it. */
+int cmd_reload(struct cli *c, int argc, char **argv)
+{
+	json_t *m = call_plain(c, argc, "reload");
+
+	(void)argv;
+	if (!m)
+		return argc != 1 ? 2 : EXIT_PINFOLD;
+	if (c->verbose)
+		printf("policy %s\n", json_string_value(json_object_get(m, "policy")));
 	json_decref(m);
 	return 0;
 }

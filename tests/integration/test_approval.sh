@@ -221,7 +221,7 @@ row_unauthorised() {
 	# An approver's command run from inside a session is an agent's.
 	out=$(pf run --agent self --workspace "$WS2" -- "$BIN/pinfold" --socket "$SOCK" \
 		approve "$id" 2>&1) && fail "an agent process approved"
-	grep -q "an agent may not decide approvals" <<<"$out" || fail "refusal said: $out"
+	grep -q "is an agent's process" <<<"$out" || fail "refusal said: $out"
 	[ ! -e "$WS/stranger" ] || fail "the held program ran"
 	assert_eq "$id" "$(held_id "$TOOL")" "the request is still pending"
 	pf deny "$id"
