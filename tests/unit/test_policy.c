@@ -869,6 +869,11 @@ static void test_examples_load_clean(void **state)
 	assert_non_null(policy_agent(p, "demo"));
 	assert_non_null(policy_agent(p, "build"));
 	assert_int_equal(policy_agent(p, "build")->nnets, 0);
+	assert_non_null(policy_agent(p, "fetch"));
+	assert_int_equal(policy_agent(p, "fetch")->napproves, 3);
+	assert_string_equal(policy_agent(p, "fetch")->approves[0].pattern, "/usr/bin/curl");
+	assert_int_equal(approve_timeout_ms(policy_agent(p, "fetch"),
+					    &policy_agent(p, "fetch")->approves[0]), 600000);
 	assert_int_equal(p->conf.uid_lo, DEFAULT_UID_LO);
 	assert_int_equal(strlen(p->hash_hex), 64);
 	policy_free(p);
