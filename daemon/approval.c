@@ -298,7 +298,7 @@ static void grant_remember(struct approval *a, enum approve_scope sc, uint64_t f
 	a->s->grants_live = g;
 }
 
-struct verdict {
+struct answer {
 	bool allow;
 	enum approve_scope scope;
 	uint64_t for_ms;
@@ -307,7 +307,7 @@ struct verdict {
 };
 
 static json_t *decision_record(struct daemon *d, const struct approval *a,
-			       const struct verdict *v)
+			       const struct answer *v)
 {
 	json_t *rec = audit_base(d, v->who ? "approval-decision" : "approval-timeout");
 	char t[32];
@@ -342,7 +342,7 @@ static void note_denied_exec(const struct approval *a)
 
 /* Records the decision, makes the record durable, then answers the held
  * call. A record that cannot reach the disk releases nothing. */
-static int release(struct daemon *d, struct approval *a, const struct verdict *v, char *err,
+static int release(struct daemon *d, struct approval *a, const struct answer *v, char *err,
 		   size_t errlen)
 {
 	bool allow = v->allow;
@@ -395,25 +395,12 @@ static struct approval *find_request(struct daemon *d, uint64_t id)
 	return NULL;
 }
 
-/* The peer is in pinfold's cgroup tree: an agent process whatever its
- * uid. */
-static bool in_agent_tree(pid_t pid)
-{
-	char p[64], line[4096];
-	bool in = false;
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%d/cgroup", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return true;	/* it cannot be told: fail closed */
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::/pinfold/", 12) || !strcmp(line, "0::/pinfold\n"))
-			in = true;
-	fclose(f);
-	return in;
-}
-
+/*
+ * A uid that agents run as of their own (a service uid), used from
+ * outside pinfold. An agent's processes themselves are refused every verb
+ * by their cgroup before this is asked (control_peer.c); an agent that
+ * runs as its dispatcher's uid shares it with a human, who may decide.
+ */
 static bool is_agent_caller(struct daemon *d, const struct approver *w)
 {
 	const struct policy *p = d->policy;
@@ -424,9 +411,9 @@ static bool is_agent_caller(struct daemon *d, const struct approver *w)
 		if (p->agents[i].has_uid && p->agents[i].uid == w->uid)
 			return true;
 	for (struct session *s = d->sessions; s; s = s->next)
-		if (s->uid == w->uid)
+		if (s->service_uid && s->uid == w->uid)
 			return true;
-	return in_agent_tree(w->pid);
+	return false;
 }
 
 static int authorize(struct daemon *d, const struct approval *a, const struct approver *w,
@@ -448,7 +435,7 @@ static int authorize(struct daemon *d, const struct approval *a, const struct ap
 		return -1;
 	}
 	if (w->uid == 0 || w->uid == a->s->dispatcher_uid ||
-	    (ag && approval_names(&ag->approval, w->uid, w->gids, w->ngids)))
+	    (ag && approval_names(ag, w->uid, w->gids, w->ngids)))
 		return 0;
 	snprintf(err, errlen, "uid %u is not an approver of agent '%s'", (unsigned)w->uid,
 		 a->s->agent);
@@ -460,7 +447,7 @@ int approval_decide(struct daemon *d, uint64_t id, const struct approver *who, b
 		    size_t errlen)
 {
 	struct approval *a = find_request(d, id);
-	struct verdict v = { allow, scope, for_ms, who, reason };
+	struct answer v = { allow, scope, for_ms, who, reason };
 
 	if (!a) {
 		snprintf(err, errlen, "no pending request %llu", (unsigned long long)id);
@@ -476,7 +463,7 @@ static bool may_see(struct daemon *d, const struct approval *a, const struct app
 	const struct agent *ag = policy_agent(d->policy, a->s->agent);
 
 	return w->uid == 0 || w->uid == a->s->dispatcher_uid ||
-	       (ag && approval_names(&ag->approval, w->uid, w->gids, w->ngids));
+	       (ag && approval_names(ag, w->uid, w->gids, w->ngids));
 }
 
 json_t *approval_list(struct daemon *d, const struct approver *who, size_t *omitted)
@@ -557,7 +544,7 @@ void approval_tick(struct daemon *d)
 	for (struct approval *a = d->approvals, *next; a; a = next) {
 		next = a->next;
 		if (now >= a->deadline_ms) {
-			struct verdict v = { a->timeout_allow, SCOPE_ONCE, 0, NULL, NULL };
+			struct answer v = { a->timeout_allow, SCOPE_ONCE, 0, NULL, NULL };
 			char err[256];
 
 			if (release(d, a, &v, err, sizeof(err)))

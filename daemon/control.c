@@ -282,6 +282,8 @@ static void verb_run(struct daemon *d, struct client *c, json_t *m, int *fds, in
 	r.workspace = json_string_value(json_object_get(m, "workspace"));
 	memcpy(r.fds, fds, sizeof(r.fds));
 	r.dispatcher_uid = c->peer.cred.uid;
+	r.dispatcher_gid = c->peer.cred.gid;
+	r.groups = peer_groups(&c->peer, &r.ngroups);
 	r.dispatcher_pid = c->peer.cred.pid;
 	r.client_fd = c->fd;
 
@@ -366,24 +368,18 @@ static void verb_reload(struct daemon *d, struct client *c, json_t *req, int *fd
 	json_decref(m);
 }
 
-/* The caller as approval.c sees it: uid, pid, and every group, the
- * primary one first. */
-static struct approver approver_of(struct client *c, gid_t *gids, size_t max)
+/* The caller as approval.c sees it: uid, pid, and every group. */
+static struct approver approver_of(struct client *c)
 {
-	const gid_t *sup;
-	int n = peer_groups(&c->peer, &sup);
-	struct approver w = { c->peer.cred.uid, c->peer.cred.pid, gids, 1 };
+	struct approver w = { c->peer.cred.uid, c->peer.cred.pid, NULL, 0 };
 
-	gids[0] = c->peer.cred.gid;
-	for (int i = 0; i < n && w.ngids < max; i++)
-		gids[w.ngids++] = sup[i];
+	w.gids = peer_groups(&c->peer, &w.ngids);
 	return w;
 }
 
 static void verb_approvals(struct daemon *d, struct client *c, json_t *req, int *fds, int nfds)
 {
-	gid_t gids[PEER_GROUPS_MAX + 1];
-	struct approver w = approver_of(c, gids, PEER_GROUPS_MAX + 1);
+	struct approver w = approver_of(c);
 	size_t omitted;
 	json_t *list = approval_list(d, &w, &omitted), *m;
 
@@ -416,8 +412,7 @@ static void verb_decide(struct daemon *d, struct client *c, json_t *m, bool allo
 	const char *scope_s = json_string_value(json_object_get(m, "scope"));
 	json_int_t for_s = json_integer_value(json_object_get(m, "for_s"));
 	enum approve_scope scope = SCOPE_ONCE;
-	gid_t gids[PEER_GROUPS_MAX + 1];
-	struct approver w = approver_of(c, gids, PEER_GROUPS_MAX + 1);
+	struct approver w = approver_of(c);
 	char err[512];
 	json_t *ok;
 

@@ -18,8 +18,8 @@
 struct peer {
 	int sock;			/* the connection, for the lazy look-ups */
 	struct ucred cred;		/* SO_PEERCRED, at connect time */
-	gid_t groups[PEER_GROUPS_MAX];	/* SO_PEERGROUPS, once groups_known */
-	int ngroups;
+	gid_t groups[PEER_GROUPS_MAX];	/* primary, then SO_PEERGROUPS */
+	size_t ngroups;
 	bool groups_known;
 	char user[64];			/* see peer_user() */
 	bool user_known;
@@ -29,11 +29,10 @@ struct peer {
 
 /* Fill p with the kernel's credentials of the peer of sock. */
 int peer_identify(int sock, struct peer *p);
-/* The peer's supplementary groups (SO_PEERGROUPS, read once): their
- * count, and the array in *out. */
-int peer_groups(struct peer *p, const gid_t **out);
 /* The name of the peer's uid, "" when it has none. */
 const char *peer_user(struct peer *p);
+/* The peer's primary group, then its supplementary groups. */
+const gid_t *peer_groups(struct peer *p, size_t *n);
 /* 0 when p may call v, else -EPERM with the reason in err. An agent's
  * process may call nothing. */
 int peer_authorize(struct daemon *d, struct peer *p, const struct proto_verb *v, char *err,

@@ -46,31 +46,30 @@ const char *peer_user(struct peer *p)
 	return p->user;
 }
 
-int peer_groups(struct peer *p, const gid_t **out)
+const gid_t *peer_groups(struct peer *p, size_t *n)
 {
 	if (!p->groups_known) {
-		socklen_t len = sizeof(p->groups);
+		socklen_t len = sizeof(p->groups) - sizeof(gid_t);
 
-		if (getsockopt(p->sock, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) == 0)
-			p->ngroups = len / sizeof(gid_t);
+		p->groups[0] = p->cred.gid;
+		p->ngroups = 1;
+		if (getsockopt(p->sock, SOL_SOCKET, SO_PEERGROUPS, p->groups + 1, &len) == 0)
+			p->ngroups += len / sizeof(gid_t);
 		p->groups_known = true;
 	}
-	*out = p->groups;
-	return p->ngroups;
+	*n = p->ngroups;
+	return p->groups;
 }
 
 static bool peer_in_groups(struct peer *p, const gid_t *gids, size_t n)
 {
-	const gid_t *unused;
+	size_t ng;
+	const gid_t *g = peer_groups(p, &ng);
 
-	peer_groups(p, &unused);
-	for (size_t i = 0; i < n; i++) {
-		if (p->cred.gid == gids[i])
-			return true;
-		for (int j = 0; j < p->ngroups; j++)
-			if (p->groups[j] == gids[i])
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < ng; j++)
+			if (g[j] == gids[i])
 				return true;
-	}
 	return false;
 }
 
@@ -136,10 +135,10 @@ static bool peer_has_access(struct daemon *d, struct peer *p, enum proto_access 
 		return admin;
 	case ACCESS_APPROVE:
 	case ACCESS_SESSION:
-		/* Decided by the verb, against the request or session it names. */
-		return true;
 	case ACCESS_DISPATCH:
-		return p->cred.uid == 0;
+		/* Decided by the verb, against the request, session or agent it
+		 * names: session_start checks the caller's bound in users.d. */
+		return true;
 	}
 	return false;
 }

@@ -310,7 +310,7 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 		json_object_set_nocheck(rec, "rule", audit_const(
 			"kernel: a program held for approval, not approved"));
 		s->denials++;
-		session_kill(d, s, "exec of a program held for approval, not approved");
+		session_end(d, s, "exec of a program held for approval, not approved");
 	} else if (e->h.flags & EV_F_KILLED) {
 		/* Landlock let it start (the loader is executable, a memory
 		 * file has no path); the kernel side killed it before it ran. */

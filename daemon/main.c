@@ -105,6 +105,15 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 	json_object_set_new(rec, "agents", json_integer(d->policy ? (json_int_t)d->policy->nagents : 0));
 	if (why)
 		json_object_set_new(rec, "reason", json_string(why));
+	/* A running process cannot be given a new Landlock ruleset: its
+	 * file and exec rules stay those it started with. */
+	if (d->sessions && !strcmp(type, "policy-load")) {
+		json_t *kept = json_array();
+
+		for (struct session *s = d->sessions; s; s = s->next)
+			json_array_append_new(kept, json_integer((json_int_t)s->id));
+		json_object_set_new(rec, "landlock_unchanged", kept);
+	}
 	audit_record(d, rec);
 }
 
@@ -129,15 +138,15 @@ int daemon_reload(struct daemon *d, const char *cause)
 		audit_flush(d, true);
 		return -1;
 	}
+	policy_free(old);
+	audit_policy_cache(d);
+	record_policy(d, "policy-load", cause);
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const struct agent *a = policy_agent(p, s->agent);
 
 		s->agent_id = a ? a->id : 0;
-		bpf_session_add(d, s->cgroup_id, s->id, s->agent_id, s->approve);
+		session_reevaluate(d, s, "reload");
 	}
-	policy_free(old);
-	audit_policy_cache(d);
-	record_policy(d, "policy-load", cause);
 	audit_flush(d, true);
 	log_info("configuration reloaded, policy %.12s", p->hash_hex);
 	return 0;

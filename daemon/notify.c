@@ -285,7 +285,10 @@ static bool classify_exec(struct session *s, const struct seccomp_notif *req, in
 	}
 	close(fd);
 	g = gated_match(s, &st, a->resolved);
-	if (!g || notify_exec_granted(s, kdev(st.st_dev), st.st_ino))
+	/* One the session's grants refuse (a denial, the dispatcher's bound)
+	 * is Landlock's to refuse, not an approver's to allow. */
+	if (!g || !grants_check_path(s->grants, a->resolved, ACC_EXEC, NULL) ||
+	    notify_exec_granted(s, kdev(st.st_dev), st.st_ino))
 		return false;
 	a->kind = APPROVE_EXEC;
 	a->ino = st.st_ino;
@@ -336,6 +339,42 @@ static bool read_dest(const struct seccomp_notif *req, int mem, uint8_t addr[16]
 	return false;
 }
 
+/* Whether a dispatcher's bound leaves room for the destination: an
+ * approval lets through no more than the bound would grant. */
+static bool bounds_allow(const struct perm_req *r, const uint8_t addr[16], uint16_t port)
+{
+	for (size_t i = 0; i < r->nbounds; i++)
+		if (net_check(r->bounds[i]->set.nets, r->bounds[i]->set.nnets, addr, port, NULL))
+			return true;
+	return r->nbounds == 0;
+}
+
+/*
+ * The approve rule that holds a connect, or NULL to let the kernel's hook
+ * decide: a destination the session's grants already allow, one a denial
+ * line or the dispatcher's bound refuses, or one no approve rule whose
+ * condition holds covers.
+ */
+static const struct approve_rule *held_connect(struct daemon *d, struct session *s,
+					       const struct agent *ag, const uint8_t addr[16],
+					       uint16_t port)
+{
+	const struct approve_rule *r = NULL;
+	struct eval_ctx ctx;
+	struct perm_req pr;
+	struct verdict v;
+
+	if (session_perm(d, d->policy, s, ag, &ctx, &pr))
+		return NULL;
+	if (!perm_explain_connect(&pr, addr, port, &v) && !v.allow && !v.rule &&
+	    v.layer == LAYER_AGENT && bounds_allow(&pr, addr, port))
+		r = agent_approve_connect(ag, addr, port);
+	if (r && !cond_holds(d->policy, r->cond, &ctx))
+		r = NULL;
+	free((void *)pr.bounds);
+	return r;
+}
+
 static bool classify_connect(struct daemon *d, struct session *s,
 			     const struct seccomp_notif *req, int mem, struct approval *a)
 {
@@ -344,10 +383,7 @@ static bool classify_connect(struct daemon *d, struct session *s,
 
 	if (!ag || !read_dest(req, mem, a->addr, &a->port))
 		return false;
-	/* Granted outright, or not approvable: the kernel's hook decides. */
-	if (agent_check_connect(ag, a->addr, a->port, NULL))
-		return false;
-	r = agent_approve_connect(ag, a->addr, a->port);
+	r = held_connect(d, s, ag, a->addr, a->port);
 	if (!r || notify_connect_granted(s, a->addr, a->port))
 		return false;
 	a->kind = APPROVE_CONNECT;

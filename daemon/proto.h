@@ -42,7 +42,8 @@ int proto_decode(const char *buf, size_t len, json_t **msg);
  * READ     root, and members of [control] read_groups or admin_groups
  * ADMIN    root, and members of [control] admin_groups
  * APPROVE  whoever the policy names as approver of the request at hand
- * DISPATCH root, and the users the policy lets launch the agent
+ * DISPATCH root, and the users whose bound in users.d lets them launch
+ *          the agent (checked when the session starts)
  * SESSION  only the connection that started the session it acts on
  * An agent's own processes may call none of them.
  */

@@ -179,10 +179,10 @@ bool approve_timeout_allows(const struct agent *a, const struct approve_rule *r)
 	return a->approval.on_timeout == TIMEOUT_ALLOW;
 }
 
-bool approval_names(const struct approval_conf *c, uid_t uid, const gid_t *gids, size_t ngids)
+bool approval_names(const struct agent *a, uid_t uid, const gid_t *gids, size_t ngids)
 {
-	for (size_t i = 0; i < c->napprovers; i++) {
-		const struct principal *p = &c->approvers[i];
+	for (size_t i = 0; a && i < a->napprovers; i++) {
+		const struct principal *p = &a->approvers[i];
 
 		if (!p->group && p->id == uid)
 			return true;
@@ -193,12 +193,58 @@ bool approval_names(const struct approval_conf *c, uid_t uid, const gid_t *gids,
 	return false;
 }
 
-void approve_rules_free(struct agent *a)
+void approve_rules_free(struct grant_set *s)
 {
-	for (size_t i = 0; i < a->napproves; i++) {
-		free(a->approves[i].pattern);
-		free(a->approves[i].nets);
+	for (size_t i = 0; i < s->napproves; i++) {
+		free(s->approves[i].pattern);
+		free(s->approves[i].nets);
 	}
-	free(a->approves);
-	free(a->approval.approvers);
+	free(s->approves);
+	free(s->approvers);
+}
+
+static int approve_copy(struct policy *p, struct approve_rule *dst,
+			const struct approve_rule *src, uint32_t cond)
+{
+	*dst = *src;
+	dst->pattern = NULL;
+	dst->nets = NULL;
+	if (src->pattern && !(dst->pattern = strdup(src->pattern)))
+		return -1;
+	if (src->nnets) {
+		dst->nets = malloc(src->nnets * sizeof(*dst->nets));
+		if (!dst->nets)
+			return -1;
+		memcpy(dst->nets, src->nets, src->nnets * sizeof(*dst->nets));
+	}
+	return cond_join(p, cond, src->cond, &dst->cond);
+}
+
+int approve_append(struct policy *p, struct grant_set *dst, const struct grant_set *src,
+		   uint32_t cond)
+{
+	struct approve_rule *rs;
+	struct principal *ps;
+	size_t n = dst->napproves + src->napproves, m = dst->napprovers + src->napprovers;
+
+	rs = n ? realloc(dst->approves, n * sizeof(*rs)) : dst->approves;
+	if (n && !rs)
+		return -1;
+	dst->approves = rs;
+	for (size_t i = 0; i < src->napproves; i++) {
+		int rc = approve_copy(p, &dst->approves[dst->napproves], &src->approves[i], cond);
+
+		dst->napproves++;
+		if (rc < 0)
+			return rc;
+	}
+	ps = m ? realloc(dst->approvers, m * sizeof(*ps)) : dst->approvers;
+	if (m && !ps)
+		return -1;
+	dst->approvers = ps;
+	if (src->napprovers)
+		memcpy(dst->approvers + dst->napprovers, src->approvers,
+		       src->napprovers * sizeof(*ps));
+	dst->napprovers = m;
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,14 @@
 
 struct key_def {
 	const char *section;
-	const char *name;
+	const char *name;	/* NULL: any key of the section (attr) */
 	bool repeat;		/* may be given more than once */
-	unsigned access;	/* path grants: the ACC_* bit */
+	unsigned access;	/* path grants and denials: the ACC_* bits */
 	void (*parse)(struct loader *l, const struct key_def *k,
 		      const char *value);
+	bool deny;		/* a denial, not a grant */
+	void (*attr)(struct loader *l, const struct key_def *k, const char *name,
+		     const char *value);
 };
 
 int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -72,6 +76,8 @@ static uint32_t add_rule(struct loader *l, const struct key_def *k,
 	r->id = (uint32_t)p->nrules + 1;
 	r->line = l->line;
 	r->file = load_strdup(l, l->file);
+	r->layer = l->layer;
+	r->deny = k->deny;
 	if (asprintf(&r->text, "%s = %s", k->name, value) < 0) {
 		r->text = NULL;
 		l->oom = true;
@@ -80,11 +86,20 @@ static uint32_t add_rule(struct loader *l, const struct key_def *k,
 	return r->id;
 }
 
+static char **description_of(struct loader *l)
+{
+	if (l->agent)
+		return &l->agent->description;
+	return &l->role->description;
+}
+
 static void key_description(struct loader *l, const struct key_def *k,
 			    const char *value)
 {
+	char **dst = description_of(l);
+
 	(void)k;
-	l->agent->description = load_strdup(l, value);
+	*dst = load_strdup(l, value);
 }
 
 static void key_enabled(struct loader *l, const struct key_def *k,
@@ -114,6 +129,28 @@ static int resolve_uid(struct loader *l, const char *value, uid_t *uid)
 		return -1;
 	}
 	*uid = pw->pw_uid;
+	return 0;
+}
+
+int load_resolve_gid(struct loader *l, const char *value, gid_t *gid)
+{
+	unsigned long long v;
+	struct group *gr;
+
+	if (isdigit((unsigned char)value[0])) {
+		if (parse_uint(value, (gid_t)-2, &v) == 0) {
+			*gid = (gid_t)v;
+			return 0;
+		}
+		load_error(l, l->line, "bad gid '%s'", value);
+		return -1;
+	}
+	gr = getgrnam(value);
+	if (!gr) {
+		load_error(l, l->line, "unknown group '%s'", value);
+		return -1;
+	}
+	*gid = gr->gr_gid;
 	return 0;
 }
 
@@ -160,170 +197,203 @@ static void key_workspace(struct loader *l, const struct key_def *k,
 	set_dir(l, k, value, &l->agent->workspace);
 }
 
-/* A path grant for pattern; the rule's text is the key's whole value.
- * Returns the rule id, 0 when the pattern is refused. */
-static uint32_t add_path_grant(struct loader *l, const struct key_def *k, const char *pattern,
-			       unsigned access, const char *value)
+/* A comma-separated list of names into *out, *n; reports a bad list. */
+static int name_list(struct loader *l, const struct key_def *k, const char *value,
+		     char ***out, size_t *n)
+{
+	char why[WHY_MAX];
+	int c = parse_name_list(value, out, why, sizeof(why));
+
+	if (c < 0) {
+		load_error(l, l->line, "bad %s '%s': %s", k->name, value, why);
+		return -1;
+	}
+	*n = (size_t)c;
+	return 0;
+}
+
+static void key_roles(struct loader *l, const struct key_def *k,
+		      const char *value)
 {
 	struct agent *a = l->agent;
-	struct path_grant *paths, *pg;
-	char why[WHY_MAX];
 
-	if (path_pattern_check(pattern, why, sizeof(why)) < 0) {
-		load_error(l, l->line, "%s", why);
-		return 0;
+	if (name_list(l, k, value, &a->roles, &a->nroles) == 0)
+		a->roles_line = l->line;
+}
+
+static void key_inherit(struct loader *l, const struct key_def *k,
+			const char *value)
+{
+	struct role *r = l->role;
+
+	if (name_list(l, k, value, &r->inherit, &r->ninherit) == 0)
+		r->inherit_line = l->line;
+}
+
+static void key_on_revoke(struct loader *l, const struct key_def *k,
+			  const char *value)
+{
+	static const char *const names[] = { "withdraw", "freeze", "end" };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcmp(value, names[i])) {
+			l->agent->on_revoke = (enum revoke_action)i;
+			return;
+		}
 	}
-	paths = load_realloc(l, a->paths, a->npaths + 1, sizeof(*paths));
-	if (!paths)
-		return 0;
-	a->paths = paths;
-	pg = &paths[a->npaths];
-	pg->pattern = load_strdup(l, pattern);
-	pg->access = access;
-	pg->line = l->line;
-	pg->rule = add_rule(l, k, value);
-	a->npaths++;
-	return pg->rule;
+	load_error(l, l->line, "bad %s '%s': use withdraw, freeze or end", k->name,
+		   value);
+}
+
+/* [attributes] KEY = VALUE: any key, each at most once. */
+static void key_attribute(struct loader *l, const struct key_def *k,
+			  const char *name, const char *value)
+{
+	struct agent *a = l->agent;
+	struct attr *attrs;
+
+	(void)k;
+	if (!name_ok(name, strlen(name))) {
+		load_error(l, l->line, "bad attribute name '%s': names match "
+			   "[a-z0-9][a-z0-9_-]{0,31}", name);
+		return;
+	}
+	if (agent_attr(a, name)) {
+		load_error(l, l->line, "duplicate attribute '%s'", name);
+		return;
+	}
+	attrs = load_realloc(l, a->attrs, a->nattrs + 1, sizeof(*attrs));
+	if (!attrs)
+		return;
+	a->attrs = attrs;
+	attrs[a->nattrs].key = load_strdup(l, name);
+	attrs[a->nattrs].value = load_strdup(l, value);
+	a->nattrs++;
+}
+
+/* users = and groups =: names or numbers, appended to the bound's list.
+ * uid_t and gid_t are both unsigned int on Linux. */
+static void id_list(struct loader *l, const struct key_def *k, const char *value,
+		    unsigned **ids, size_t *nids, bool group)
+{
+	char **names;
+	size_t n;
+	unsigned *v;
+
+	if (name_list(l, k, value, &names, &n) < 0)
+		return;
+	v = load_realloc(l, *ids, *nids + n, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if ((group ? load_resolve_gid(l, names[i], &v[*nids])
+			   : resolve_uid(l, names[i], &v[*nids])) == 0)
+			(*nids)++;
+	if (v)
+		*ids = v;
+	names_free(names, n);
+}
+
+static void key_users(struct loader *l, const struct key_def *k,
+		      const char *value)
+{
+	id_list(l, k, value, &l->bound->uids, &l->bound->nuids, false);
+}
+
+static void key_groups(struct loader *l, const struct key_def *k,
+		       const char *value)
+{
+	id_list(l, k, value, &l->bound->gids, &l->bound->ngids, true);
+}
+
+static void key_agents(struct loader *l, const struct key_def *k,
+		       const char *value)
+{
+	struct bound *b = l->bound;
+
+	if (!strcmp(value, "*")) {
+		b->agents = calloc(1, sizeof(char *));
+		if (b->agents)
+			b->agents[0] = load_strdup(l, "*");
+		else
+			l->oom = true;
+		b->nagents = b->agents ? 1 : 0;
+	} else if (name_list(l, k, value, &b->agents, &b->nagents) < 0) {
+		return;
+	}
+	b->agents_line = l->line;
+}
+
+/* The value of a grant line without its "when COND", and the condition
+ * parsed; -1 after reporting a problem with either. */
+static int grant_value(struct loader *l, const char *value, char *buf, size_t buflen,
+		       uint32_t *cond)
+{
+	const char *text;
+
+	*cond = 0;
+	if (split_when(value, buf, buflen, &text) < 0) {
+		load_error(l, l->line, "value '%.40s...' is too long", value);
+		return -1;
+	}
+	return text ? cond_parse(l, text, cond) : 0;
+}
+
+static void key_when(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	if (cond_parse(l, value, &l->role->cond) == 0)
+		l->role->cond_line = l->line;
 }
 
 static void key_path_grant(struct loader *l, const struct key_def *k,
 			   const char *value)
 {
-	add_path_grant(l, k, value, k->access, value);
-}
+	struct path_grant *pg;
+	char why[WHY_MAX], path[PATH_MAX];
+	uint32_t cond;
 
-static struct approve_rule *approve_new(struct loader *l, const struct approve_rule *r)
-{
-	struct agent *a = l->agent;
-	struct approve_rule *rs = load_realloc(l, a->approves, a->napproves + 1, sizeof(*rs));
-
-	if (!rs)
-		return NULL;
-	a->approves = rs;
-	rs[a->napproves] = *r;
-	rs[a->napproves].line = l->line;
-	return &rs[a->napproves++];
-}
-
-/* "PATH [timeout=DUR] [on_timeout=deny|allow]": one program, held at
- * each exec until approved. */
-static void key_approve_exec(struct loader *l, const struct key_def *k, const char *value)
-{
-	struct approve_rule r = { .kind = APPROVE_EXEC };
-	char why[WHY_MAX], *path = load_strdup(l, value);
-
-	if (!path)
+	if (grant_value(l, value, path, sizeof(path), &cond) < 0)
 		return;
-	if (approve_split_options(path, &r, why, sizeof(why)) < 0) {
+	if (path_pattern_check(path, why, sizeof(why)) < 0) {
 		load_error(l, l->line, "%s", why);
-		free(path);
 		return;
 	}
-	r.rule = add_path_grant(l, k, path, ACC_EXEC, value);
-	r.pattern = path;
-	if (!r.rule || !approve_new(l, &r))
-		free(path);
-}
-
-/* "CIDR PORTS [timeout=DUR] [on_timeout=deny|allow]". */
-static void key_approve_connect(struct loader *l, const struct key_def *k, const char *value)
-{
-	struct approve_rule r = { .kind = APPROVE_CONNECT };
-	char why[WHY_MAX], *dest = load_strdup(l, value);
-
-	if (!dest)
+	pg = set_add_path(l, l->set);
+	if (!pg)
 		return;
-	if (approve_split_options(dest, &r, why, sizeof(why)) < 0 ||
-	    net_parse_connect(dest, &r.nets, &r.nnets, why, sizeof(why)) < 0) {
-		load_error(l, l->line, "%s", why);
-		free(dest);
-		return;
-	}
-	free(dest);
-	r.rule = add_rule(l, k, value);
-	for (size_t i = 0; i < r.nnets; i++) {
-		r.nets[i].rule = r.rule;
-		r.nets[i].line = l->line;
-	}
-	if (!r.rule || !approve_new(l, &r))
-		free(r.nets);
-}
-
-/* A list of users and @groups, separated by commas or blanks;
- * repeatable. */
-static void key_approvers(struct loader *l, const struct key_def *k, const char *value)
-{
-	struct approval_conf *c = &l->agent->approval;
-	char why[WHY_MAX], *copy = load_strdup(l, value), *save, *item;
-
-	(void)k;
-	if (!copy)
-		return;
-	for (item = strtok_r(copy, ", \t", &save); item; item = strtok_r(NULL, ", \t", &save)) {
-		struct principal p, *ps;
-
-		if (principal_parse(item, &p, why, sizeof(why)) < 0) {
-			load_error(l, l->line, "%s", why);
-			continue;
-		}
-		ps = load_realloc(l, c->approvers, c->napprovers + 1, sizeof(*ps));
-		if (!ps)
-			break;
-		c->approvers = ps;
-		ps[c->napprovers++] = p;
-	}
-	free(copy);
-}
-
-static void key_self_approve(struct loader *l, const struct key_def *k, const char *value)
-{
-	if (parse_bool(value, &l->agent->approval.self_approve) < 0)
-		load_error(l, l->line, "bad boolean '%s' for '%s': use yes, "
-			   "no, true, false, 1 or 0", value, k->name);
-}
-
-static void key_approval_timeout(struct loader *l, const struct key_def *k, const char *value)
-{
-	char why[WHY_MAX];
-
-	(void)k;
-	if (approve_parse_timeout(value, &l->agent->approval.timeout_ms, why, sizeof(why)) < 0)
-		load_error(l, l->line, "%s", why);
-}
-
-static void key_on_timeout(struct loader *l, const struct key_def *k, const char *value)
-{
-	char why[WHY_MAX];
-
-	(void)k;
-	if (approve_parse_outcome(value, &l->agent->approval.on_timeout, why, sizeof(why)) < 0)
-		load_error(l, l->line, "%s", why);
+	pg->pattern = load_strdup(l, path);
+	pg->access = k->access;
+	pg->line = l->line;
+	pg->deny = k->deny;
+	pg->cond = cond;
+	pg->rule = add_rule(l, k, value);
 }
 
 static void key_connect(struct loader *l, const struct key_def *k,
 			const char *value)
 {
-	struct agent *a = l->agent;
 	struct net_grant *parsed, *nets;
-	char why[WHY_MAX];
-	uint32_t rule;
+	char why[WHY_MAX], text[256];
+	uint32_t rule, cond;
 	size_t n, i;
 
-	if (net_parse_connect(value, &parsed, &n, why, sizeof(why)) < 0) {
+	if (grant_value(l, value, text, sizeof(text), &cond) < 0)
+		return;
+	if (net_parse_connect(text, &parsed, &n, why, sizeof(why)) < 0) {
 		load_error(l, l->line, "%s", why);
 		return;
 	}
-	nets = load_realloc(l, a->nets, a->nnets + n, sizeof(*nets));
+	nets = set_add_nets(l, l->set, n);
 	if (!nets) {
 		free(parsed);
 		return;
 	}
-	a->nets = nets;
 	rule = add_rule(l, k, value);
 	for (i = 0; i < n; i++) {
 		parsed[i].rule = rule;
 		parsed[i].line = l->line;
-		nets[a->nnets++] = parsed[i];
+		parsed[i].deny = k->deny;
+		parsed[i].cond = cond;
+		nets[i] = parsed[i];
 	}
 	free(parsed);
 }
@@ -331,12 +401,15 @@ static void key_connect(struct loader *l, const struct key_def *k,
 /* A pathname unix socket the agent may connect to: an absolute, canonical
  * path of at most 107 bytes (sun_path's room), compared as a string by the
  * kernel side, so no variables and no symlinks to resolve later. */
-static void key_unix(struct loader *l, const struct key_def *k, const char *value)
+static void key_unix(struct loader *l, const struct key_def *k, const char *written)
 {
-	struct agent *a = l->agent;
+	char canon[PATH_MAX], buf[PATH_MAX];
+	const char *value = buf;
 	struct unix_grant *u;
-	char canon[PATH_MAX];
+	uint32_t cond;
 
+	if (grant_value(l, written, buf, sizeof(buf), &cond) < 0)
+		return;
 	if (value[0] != '/' || path_canonical(value, canon, sizeof(canon)) < 0 ||
 	    strcmp(canon, value)) {
 		load_error(l, l->line, "bad unix socket '%s': an absolute path without "
@@ -348,17 +421,12 @@ static void key_unix(struct loader *l, const struct key_def *k, const char *valu
 			   UNIX_PATH_LEN - 1);
 		return;
 	}
-	u = load_realloc(l, a->unix_socks, a->nunix + 1, sizeof(*u));
+	u = set_add_unix(l, l->set);
 	if (!u)
 		return;
-	a->unix_socks = u;
-	u[a->nunix].path = strdup(value);
-	u[a->nunix].rule = add_rule(l, k, value);
-	if (!u[a->nunix].path) {
-		l->oom = true;
-		return;
-	}
-	a->nunix++;
+	u->path = load_strdup(l, value);
+	u->cond = cond;
+	u->rule = add_rule(l, k, written);
 }
 
 /* "LO-HI" or a single uid; agents never get uids below UID_FLOOR. */
@@ -403,53 +471,28 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 	l->p->conf.fsync_interval_ms = (unsigned)v;
 }
 
-/* An absolute path to a program, run with each new approval request as
- * JSON on its stdin. */
-static void key_approval_command(struct loader *l, const struct key_def *k, const char *value)
-{
-	char why[WHY_MAX];
-
-	if (path_plain_check(value, why, sizeof(why)) < 0) {
-		load_error(l, l->line, "bad %s: %s", k->name, why);
-		return;
-	}
-	l->p->conf.approval_command = load_strdup(l, value);
-}
-
-/* "NAME, NAME, GID": each a group name known to the host or a number.
- * Names are looked up at load, so a typo is an error and not a group
- * that silently grants nothing. */
-static void key_groups(struct loader *l, const struct key_def *k, const char *value)
+/* [control] read_groups, admin_groups: group names, looked up at load so a
+ * typo is an error and not a group that silently grants nothing, or gids. */
+static void key_control_groups(struct loader *l, const struct key_def *k, const char *value)
 {
 	bool admin = !strcmp(k->name, "admin_groups");
 	gid_t *out = admin ? l->p->conf.admin_gids : l->p->conf.read_gids;
 	size_t *n = admin ? &l->p->conf.nadmin_gids : &l->p->conf.nread_gids;
-	char buf[4096], *save = NULL;
+	char **names;
+	size_t nnames;
 
-	if (strlen(value) >= sizeof(buf)) {
-		load_error(l, l->line, "%s is longer than %zu bytes", k->name, sizeof(buf) - 1);
+	if (name_list(l, k, value, &names, &nnames) < 0)
 		return;
-	}
-	snprintf(buf, sizeof(buf), "%s", value);
-	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-		unsigned long long gid;
-		struct group *g;
+	if (nnames > CONTROL_GROUPS_MAX)
+		load_error(l, l->line, "%s names %zu groups, more than %d", k->name, nnames,
+			   CONTROL_GROUPS_MAX);
+	for (size_t i = 0; i < nnames && *n < CONTROL_GROUPS_MAX; i++) {
+		gid_t gid;
 
-		if (parse_uint(t, (gid_t)-2, &gid) < 0) {
-			g = getgrnam(t);
-			if (!g) {
-				load_error(l, l->line, "unknown group '%s' in %s", t, k->name);
-				continue;
-			}
-			gid = g->gr_gid;
-		}
-		if (*n == CONTROL_GROUPS_MAX) {
-			load_error(l, l->line, "%s names more than %d groups", k->name,
-				   CONTROL_GROUPS_MAX);
-			return;
-		}
-		out[(*n)++] = (gid_t)gid;
+		if (load_resolve_gid(l, names[i], &gid) == 0)
+			out[(*n)++] = gid;
 	}
+	names_free(names, nnames);
 }
 
 static void key_control_uint(struct loader *l, const struct key_def *k, const char *value)
@@ -468,42 +511,208 @@ static void key_control_uint(struct loader *l, const struct key_def *k, const ch
 		l->p->conf.clients_per_uid = (unsigned)v;
 }
 
+static struct approve_rule *approve_new(struct loader *l, const struct approve_rule *r)
+{
+	struct grant_set *set = l->set;
+	struct approve_rule *rs = load_realloc(l, set->approves, set->napproves + 1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	set->approves = rs;
+	rs[set->napproves] = *r;
+	rs[set->napproves].line = l->line;
+	return &rs[set->napproves++];
+}
+
+/* "PATH [timeout=DUR] [on_timeout=deny|allow] [when COND]": one program,
+ * held at each exec until approved. It is a path grant too: the kernel
+ * must let the program run once an approver has. */
+static void key_approve_exec(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approve_rule r = { .kind = APPROVE_EXEC };
+	char why[WHY_MAX], path[PATH_MAX];
+	struct path_grant *pg;
+
+	if (grant_value(l, value, path, sizeof(path), &r.cond) < 0)
+		return;
+	if (approve_split_options(path, &r, why, sizeof(why)) < 0 ||
+	    path_pattern_check(path, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "%s", why);
+		return;
+	}
+	pg = set_add_path(l, l->set);
+	if (!pg)
+		return;
+	pg->pattern = load_strdup(l, path);
+	pg->access = ACC_EXEC;
+	pg->line = l->line;
+	pg->cond = r.cond;
+	pg->rule = r.rule = add_rule(l, k, value);
+	r.pattern = load_strdup(l, path);
+	if (!r.pattern || !approve_new(l, &r))
+		free(r.pattern);
+}
+
+/* "CIDR PORTS [timeout=DUR] [on_timeout=deny|allow] [when COND]". Not a
+ * connect grant: the destination is let through one approval at a time. */
+static void key_approve_connect(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approve_rule r = { .kind = APPROVE_CONNECT };
+	char why[WHY_MAX], dest[256];
+
+	if (grant_value(l, value, dest, sizeof(dest), &r.cond) < 0)
+		return;
+	if (approve_split_options(dest, &r, why, sizeof(why)) < 0 ||
+	    net_parse_connect(dest, &r.nets, &r.nnets, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "%s", why);
+		return;
+	}
+	r.rule = add_rule(l, k, value);
+	for (size_t i = 0; i < r.nnets; i++) {
+		r.nets[i].rule = r.rule;
+		r.nets[i].line = l->line;
+		r.nets[i].cond = r.cond;
+	}
+	if (!r.rule || !approve_new(l, &r))
+		free(r.nets);
+}
+
+/* A list of users and @groups, separated by commas or blanks;
+ * repeatable. An agent's approvers are its own and its roles'. */
+static void key_approvers(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct grant_set *set = l->set;
+	char why[WHY_MAX], *copy = load_strdup(l, value), *save, *item;
+
+	(void)k;
+	if (!copy)
+		return;
+	for (item = strtok_r(copy, ", \t", &save); item; item = strtok_r(NULL, ", \t", &save)) {
+		struct principal p, *ps;
+
+		if (principal_parse(item, &p, why, sizeof(why)) < 0) {
+			load_error(l, l->line, "%s", why);
+			continue;
+		}
+		ps = load_realloc(l, set->approvers, set->napprovers + 1, sizeof(*ps));
+		if (!ps)
+			break;
+		set->approvers = ps;
+		ps[set->napprovers++] = p;
+	}
+	free(copy);
+}
+
+static void key_self_approve(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (parse_bool(value, &l->agent->approval.self_approve) < 0)
+		load_error(l, l->line, "bad boolean '%s' for '%s': use yes, "
+			   "no, true, false, 1 or 0", value, k->name);
+}
+
+static void key_approval_timeout(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	(void)k;
+	if (approve_parse_timeout(value, &l->agent->approval.timeout_ms, why, sizeof(why)) < 0)
+		load_error(l, l->line, "%s", why);
+}
+
+static void key_on_timeout(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	(void)k;
+	if (approve_parse_outcome(value, &l->agent->approval.on_timeout, why, sizeof(why)) < 0)
+		load_error(l, l->line, "%s", why);
+}
+
+/* An absolute path to a program, run with each new approval request as
+ * JSON on its stdin. */
+static void key_approval_command(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	if (path_plain_check(value, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "bad %s: %s", k->name, why);
+		return;
+	}
+	l->p->conf.approval_command = load_strdup(l, value);
+}
+
 static const struct key_def daemon_keys[] = {
-	{ "daemon", "agent_uids", false, 0, key_agent_uids },
-	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval },
-	{ "daemon", "approval_command", false, 0, key_approval_command },
-	{ "control", "read_groups", false, 0, key_groups },
-	{ "control", "admin_groups", false, 0, key_groups },
-	{ "control", "idle_timeout_s", false, 0, key_control_uint },
-	{ "control", "clients_per_uid", false, 0, key_control_uint },
+	{ "daemon", "agent_uids", false, 0, key_agent_uids, false, NULL },
+	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval, false, NULL },
+	{ "daemon", "approval_command", false, 0, key_approval_command, false, NULL },
+	{ "control", "read_groups", false, 0, key_control_groups, false, NULL },
+	{ "control", "admin_groups", false, 0, key_control_groups, false, NULL },
+	{ "control", "idle_timeout_s", false, 0, key_control_uint, false, NULL },
+	{ "control", "clients_per_uid", false, 0, key_control_uint, false, NULL },
 };
 
+#define ACC_ALL (ACC_READ | ACC_WRITE | ACC_EXEC)
+
+/* The grant and denial keys agent files, roles and bounds share. */
+#define GRANT_KEYS                                                            \
+	{ "exec", "allow", true, ACC_EXEC, key_path_grant, false, NULL },     \
+	{ "exec", "deny", true, ACC_EXEC, key_path_grant, true, NULL },       \
+	{ "files", "read", true, ACC_READ, key_path_grant, false, NULL },     \
+	{ "files", "write", true, ACC_WRITE, key_path_grant, false, NULL },   \
+	{ "files", "deny", true, ACC_ALL, key_path_grant, true, NULL },       \
+	{ "network", "connect", true, 0, key_connect, false, NULL },          \
+	{ "network", "deny", true, 0, key_connect, true, NULL },              \
+	{ "network", "unix", true, 0, key_unix, false, NULL }
+
+/* Approve grants and who may answer them, in agent files and roles. A
+ * bound caps what approvals can let through, and holds none itself. */
+#define APPROVE_KEYS                                                               \
+	{ "exec", "approve", true, ACC_EXEC, key_approve_exec, false, NULL },      \
+	{ "network", "approve", true, 0, key_approve_connect, false, NULL },       \
+	{ "approval", "approvers", true, 0, key_approvers, false, NULL }
+
 static const struct key_def agent_keys[] = {
-	{ "agent", "description", false, 0, key_description },
-	{ "agent", "enabled", false, 0, key_enabled },
-	{ "agent", "uid", false, 0, key_uid },
-	{ "agent", "home", false, 0, key_home },
-	{ "agent", "workspace", false, 0, key_workspace },
-	{ "exec", "allow", true, ACC_EXEC, key_path_grant },
-	{ "exec", "approve", true, ACC_EXEC, key_approve_exec },
-	{ "files", "read", true, ACC_READ, key_path_grant },
-	{ "files", "write", true, ACC_WRITE, key_path_grant },
-	{ "network", "connect", true, 0, key_connect },
-	{ "network", "unix", true, 0, key_unix },
-	{ "network", "approve", true, 0, key_approve_connect },
-	{ "approval", "approvers", true, 0, key_approvers },
-	{ "approval", "self_approve", false, 0, key_self_approve },
-	{ "approval", "timeout", false, 0, key_approval_timeout },
-	{ "approval", "on_timeout", false, 0, key_on_timeout },
+	{ "agent", "description", false, 0, key_description, false, NULL },
+	{ "agent", "enabled", false, 0, key_enabled, false, NULL },
+	{ "agent", "uid", false, 0, key_uid, false, NULL },
+	{ "agent", "home", false, 0, key_home, false, NULL },
+	{ "agent", "workspace", false, 0, key_workspace, false, NULL },
+	{ "agent", "roles", false, 0, key_roles, false, NULL },
+	{ "agent", "on_revoke", false, 0, key_on_revoke, false, NULL },
+	{ "attributes", NULL, true, 0, NULL, false, key_attribute },
+	GRANT_KEYS,
+	APPROVE_KEYS,
+	{ "approval", "self_approve", false, 0, key_self_approve, false, NULL },
+	{ "approval", "timeout", false, 0, key_approval_timeout, false, NULL },
+	{ "approval", "on_timeout", false, 0, key_on_timeout, false, NULL },
+};
+
+static const struct key_def role_keys[] = {
+	{ "role", "description", false, 0, key_description, false, NULL },
+	{ "role", "inherit", false, 0, key_inherit, false, NULL },
+	{ "role", "when", false, 0, key_when, false, NULL },
+	GRANT_KEYS,
+	APPROVE_KEYS,
+};
+
+static const struct key_def bound_keys[] = {
+	{ "bound", "users", true, 0, key_users, false, NULL },
+	{ "bound", "groups", true, 0, key_groups, false, NULL },
+	{ "bound", "agents", false, 0, key_agents, false, NULL },
+	GRANT_KEYS,
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 _Static_assert(ARRAY_LEN(agent_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
+_Static_assert(ARRAY_LEN(role_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
+_Static_assert(ARRAY_LEN(bound_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
 _Static_assert(ARRAY_LEN(daemon_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
 
 const struct schema schema_daemon = { daemon_keys, ARRAY_LEN(daemon_keys) };
 const struct schema schema_agent = { agent_keys, ARRAY_LEN(agent_keys) };
+const struct schema schema_role = { role_keys, ARRAY_LEN(role_keys) };
+const struct schema schema_bound = { bound_keys, ARRAY_LEN(bound_keys) };
 
 static bool schema_has_section(const struct schema *s, const char *section)
 {
@@ -522,7 +731,7 @@ static const struct key_def *schema_key(const struct schema *s,
 
 	for (i = 0; i < s->nkeys; i++)
 		if (!strcmp(s->keys[i].section, section) &&
-		    !strcmp(s->keys[i].name, name))
+		    (!s->keys[i].name || !strcmp(s->keys[i].name, name)))
 			return &s->keys[i];
 	return NULL;
 }
@@ -580,7 +789,9 @@ int keys_handler(void *user, const char *section, const char *name,
 		load_error(l, l->line, "key '%s' has no value", name);
 		return 1;
 	}
-	if (!seen_before(l, k))
+	if (k->attr)
+		k->attr(l, k, name, value);
+	else if (!seen_before(l, k))
 		k->parse(l, k, value);
 	/* Problems are collected, never fatal, so inih's return value is
 	 * left to mean syntax errors only. */

@@ -8,7 +8,10 @@
 # 2. An event storm: an agent opens distinct files and makes distinct
 #    connects as fast as it can; prints events per second seen, decided and
 #    chained end to end, and events dropped.
-# 3. Approval round trip: an agent's connects are held for approval one
+# 3. The control socket: a good client's status round trips, alone and
+#    while 20 uids flood the socket with hostile connections; prints the
+#    median and p99 of each.
+# 4. Approval round trip: an agent's connects are held for approval one
 #    after another; each is approved with `pinfold approve`, and the time
 #    from starting that command to the connect reaching a listener is
 #    taken, ROUNDS times; prints the median and the 99th percentile.
@@ -280,7 +283,24 @@ bench_approval() {
 	daemon_stop
 }
 
+bench_control() {
+	local clients=$repo/tests/integration/control_clients.py quiet loud fpid
+	echo "== control socket: status round trips, alone and under a flood from 20 uids"
+	daemon_start
+	quiet=$(python3 "$clients" good "$sock" 500)
+	python3 "$clients" flood "$sock" 8 $(seq 60010 60029) >"$tmp/flood.out" &
+	fpid=$!
+	sleep 1
+	loud=$(python3 "$clients" good "$sock" 500)
+	wait "$fpid"
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+	echo "  alone:       $quiet"
+	echo "  under flood: $loud ($(cat "$tmp/flood.out") connects tried in 8 s)"
+}
+
 [ "$pairs" -gt 0 ] && bench_build
 bench_storm
+bench_control
 [ "$rounds" -gt 0 ] && bench_approval
-

@@ -97,7 +97,7 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ "agents.d/ci.ini", "[exec]\napprove = usr/bin/curl\n", 0,
 	  { "agents.d/ci.ini:2: relative path 'usr/bin/curl': paths are absolute or begin "
-	    "with ${workspace} or ${home}" } },
+	    "with ${workspace}, ${home} or ${user}" } },
 	{ "agents.d/ci.ini", "[exec]\napprove = /usr/bin/curl timeout=5x\n", 0,
 	  { "agents.d/ci.ini:2: bad timeout '5x': a duration such as '90s', '5m' or '1h', "
 	    "1 s to 30 days" } },
@@ -192,15 +192,15 @@ static const struct bad_case bad_cases[] = {
 	    "not expanded here" } },
 	{ "agents.d/ci.ini", "[files]\nread = etc/passwd\n", 0,
 	  { "agents.d/ci.ini:2: relative path 'etc/passwd': paths are "
-	    "absolute or begin with ${workspace} or ${home}" } },
+	    "absolute or begin with ${workspace}, ${home} or ${user}" } },
 	{ "agents.d/ci.ini", "[exec]\nallow = ~/bin\n", 0,
 	  { "agents.d/ci.ini:2: relative path '~/bin': paths are absolute "
-	    "or begin with ${workspace} or ${home}" } },
+	    "or begin with ${workspace}, ${home} or ${user}" } },
 	{ "agents.d/ci.ini", "[files]\nread = ${tmp}/x\n", 0,
 	  { "agents.d/ci.ini:2: unknown variable '${tmp}' in '${tmp}/x'" } },
-	{ "agents.d/ci.ini", "[files]\nwrite = ${workspace}/${user}\n", 0,
-	  { "agents.d/ci.ini:2: unknown variable '${user}' in "
-	    "'${workspace}/${user}'" } },
+	{ "agents.d/ci.ini", "[files]\nwrite = ${workspace}/x${user}\n", 0,
+	  { "agents.d/ci.ini:2: '${user}' must be a whole path component in "
+	    "'${workspace}/x${user}'" } },
 	{ "agents.d/ci.ini", "[files]\nread = /x/${home}\n", 0,
 	  { "agents.d/ci.ini:2: '${home}' must begin the path and be "
 	    "followed by '/' in '/x/${home}'" } },
@@ -616,10 +616,10 @@ static void test_approve_rules(void **state)
 	assert_false(agent_check_connect(a, addr, 8080, NULL));
 
 	assert_true(a->approval.self_approve);
-	assert_true(approval_names(&a->approval, 4242, &other, 1));
-	assert_true(approval_names(&a->approval, 1001, NULL, 0));
-	assert_true(approval_names(&a->approval, 5000, &wheel, 1));
-	assert_false(approval_names(&a->approval, 5000, &other, 1));
+	assert_true(approval_names(a, 4242, &other, 1));
+	assert_true(approval_names(a, 1001, NULL, 0));
+	assert_true(approval_names(a, 5000, &wheel, 1));
+	assert_false(approval_names(a, 5000, &other, 1));
 	policy_free(p);
 	remove_tree(dir);
 }
@@ -640,8 +640,48 @@ static void test_approval_defaults(void **state)
 	assert_int_equal(approve_timeout_ms(a, &a->approves[0]), 5 * 60 * 1000);
 	assert_false(approve_timeout_allows(a, &a->approves[0]));
 	assert_false(a->approval.self_approve);
-	assert_false(approval_names(&a->approval, 0, NULL, 0));
+	assert_false(approval_names(a, 0, NULL, 0));
 	assert_string_equal(p->conf.approval_command, "/usr/local/bin/page");
+	policy_free(p);
+	remove_tree(dir);
+}
+
+/* A role's approve rules and approvers reach every agent that holds it,
+ * inherited roles included, with the role's condition joined to them. */
+static void test_approve_roles(void **state)
+{
+	static const uint8_t v4[12] = { [10] = 0xff, [11] = 0xff };
+	char dir[PATH_MAX];
+	struct policy *p = NULL;
+	struct diag d = { 0 };
+	const struct agent *a;
+	uint8_t addr[16];
+
+	(void)state;
+	new_config_dir(dir);
+	write_at(dir, "roles.d/fetcher.ini",
+		 "[role]\ninherit = paged\n[exec]\napprove = /usr/bin/curl timeout=1m\n"
+		 "[network]\napprove = 0.0.0.0/0 443\n", 0);
+	write_at(dir, "roles.d/paged.ini", "[approval]\napprovers = 777\n", 0);
+	write_at(dir, "agents.d/ci.ini",
+		 "[agent]\nroles = fetcher\n[approval]\napprovers = 4242\ntimeout = 2m\n", 0);
+	assert_int_equal(policy_load(dir, &p, &d), 0);
+	for (size_t i = 0; i < d.n; i++)
+		print_message("  %s\n", d.msgs[i]);
+	a = policy_agent(p, "ci");
+	assert_non_null(a);
+	assert_int_equal(a->napproves, 2);
+	assert_int_equal(a->npaths, 1);
+	assert_non_null(agent_approve_rule(a, a->paths[0].rule));
+	assert_string_equal(policy_rule(p, a->paths[0].rule)->file, "roles.d/fetcher.ini");
+	assert_int_equal(approve_timeout_ms(a, agent_approve_rule(a, a->paths[0].rule)), 60000);
+	memcpy(addr, v4, 12);
+	inet_pton(AF_INET, "1.1.1.1", addr + 12);
+	assert_non_null(agent_approve_connect(a, addr, 443));
+	assert_int_equal(approve_timeout_ms(a, agent_approve_connect(a, addr, 443)), 120000);
+	assert_true(approval_names(a, 4242, NULL, 0));
+	assert_true(approval_names(a, 777, NULL, 0));
+	assert_false(approval_names(a, 778, NULL, 0));
 	policy_free(p);
 	remove_tree(dir);
 }
@@ -999,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_approve_rules),
 		cmocka_unit_test(test_approval_defaults),
+		cmocka_unit_test(test_approve_roles),
 		cmocka_unit_test(test_missing_config_dir),
 		cmocka_unit_test(test_empty_config_dir),
 		cmocka_unit_test(test_fixture_good),
