@@ -19,6 +19,7 @@ CONF=$TEST_TMP/etc
 STATE=$TEST_TMP/state
 WS=$TEST_TMP/ws
 WS2=$TEST_TMP/ws-self
+WS3=$TEST_TMP/ws-viarole
 BIN=$TEST_TMP/bin
 APPROVER=4242
 STRANGER=4343
@@ -61,6 +62,22 @@ agent_file() { # NAME SELF_APPROVE
 }
 agent_file ap no
 agent_file self yes
+# The same program held through a role, whose approver is another uid.
+mkdir -p "$CONF/roles.d"
+printf '[exec]\napprove = %s timeout=3s\n[approval]\napprovers = %s\n' "$TOOL" "$STRANGER" \
+	>"$CONF/roles.d/held.ini"
+{
+	echo '[agent]'
+	echo 'roles = held'
+	echo '[exec]'
+	echo "allow = $BIN"
+	echo "allow = $LOADER"
+	echo '[files]'
+	probe_file_grants
+	echo "read = $BIN"
+	echo 'read = ${workspace}'
+	echo 'write = ${workspace}'
+} >"$CONF/agents.d/viarole.ini"
 
 start_daemon "$CONF" "$STATE"
 UID_AGENT=
@@ -96,7 +113,7 @@ for a in json.load(sys.stdin):
 run_bg() {
 	local name=$1 agent=$2 ws=$WS
 	shift 2
-	[ "$agent" = ap ] || ws=$WS2
+	[ "$agent" = ap ] || ws=$TEST_TMP/ws-$agent
 	spawn "$BUILD/pinfold" --socket "$SOCK" run --agent "$agent" --workspace "$ws" -- "$@" \
 		>"$TEST_TMP/$name.out" 2>"$TEST_TMP/$name.err"
 	echo $! >"$TEST_TMP/$name.pid"
@@ -301,6 +318,19 @@ for a in json.load(sys.stdin):
 	chain_lacks "$STATE" "r['type'] == 'decision' and r['session'] == $sid and r['action'] == 'exec' and r['outcome'] == 'ok' and '$TOOL' in (r['object'], r.get('resolved'))"
 }
 
+# A role's approve rule holds the exec, and the role's approver (a uid the
+# agent file does not name) decides it.
+row_role() {
+	local id
+	run_bg vr viarole "$PROBE" exec "$TOOL" write "$WS3/role"
+	id=$(held_id "$TOOL")
+	chain_has "$STATE" "r['type'] == 'approval-request' and r['request'] == $id and r['rule'].startswith('roles.d/held.ini:')"
+	setpriv --reuid="$STRANGER" --regid="$STRANGER" --clear-groups \
+		"$BUILD/pinfold" --socket "$SOCK" approve "$id" || fail "the role's approver was refused"
+	assert_eq ok "$(run_wait vr)" "an exec a role holds, approved"
+	[ -e "$WS3/role" ] || fail "the approved program did not run"
+}
+
 row exec-approve row_exec_approve
 row exec-deny row_exec_deny
 row exec-timeout row_exec_timeout
@@ -311,6 +341,7 @@ row unauthorised-uid row_unauthorised
 row dispatcher-self-approve row_self_approve
 row connect-exact-destination row_connect
 row approve-for-duration row_for_duration
+row role-approve-rule row_role
 
 # A stop with a request pending denies it and says so; a daemon that dies
 # leaves the held call failing (its listener closes), and the next one
