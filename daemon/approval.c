@@ -78,7 +78,7 @@ static void request_members(struct daemon *d, json_t *o, const struct approval *
 	json_object_set_new(o, "object", json_string(a->object) ?: json_string("?"));
 	if (a->resolved[0] && strcmp(a->resolved, a->object))
 		json_object_set_new(o, "resolved", json_string(a->resolved) ?: json_string("?"));
-	json_object_set(o, "rule", audit_rule(d, a->rule));
+	json_object_set(o, "rule", a->rule_json ? a->rule_json : audit_rule(d, a->rule));
 }
 
 static json_t *request_json(struct daemon *d, const struct approval *a)
@@ -204,6 +204,7 @@ void approval_hold(struct daemon *d, struct approval *a)
 						       : APPROVE_TIMEOUT_DEFAULT_MS);
 	a->timeout_allow = ag && approve_timeout_allows(ag, r);
 	a->id = chain_next_seq(d->chain);
+	a->rule_json = json_incref(audit_rule(d, a->rule));
 	a->next = d->approvals;
 	d->approvals = a;
 	d->napprovals++;
@@ -233,6 +234,7 @@ static void unlink_request(struct daemon *d, struct approval *a)
 		}
 	}
 	pending_save(d);
+	json_decref(a->rule_json);
 	free(a);
 }
 

@@ -106,6 +106,7 @@ struct approval {
 	uint8_t addr[16];
 	uint16_t port;
 	uint32_t rule;
+	json_t *rule_json;	/* its "file:line", kept across reloads */
 	int64_t created_ms, deadline_ms;	/* CLOCK_MONOTONIC */
 	int64_t created_ns;	/* CLOCK_REALTIME, for the listing */
 	bool timeout_allow;

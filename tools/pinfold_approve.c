@@ -113,8 +113,8 @@ static int decide(struct cli *c, int argc, char **argv, bool allow)
 		else if (o == 'f' && !duration_parse(optarg, &for_ms))
 			scope = "for";
 		else if (o == 'f') {
-			fprintf(stderr, "pinfold: bad duration '%s': such as '90s', '10m' or '2h'\n",
-				optarg);
+			fprintf(stderr, "pinfold: bad duration '%s': such as '90s', '10m' or "
+				"'2h'\n", optarg);
 			return 2;
 		} else
 			return decide_usage(allow);
@@ -130,7 +130,8 @@ static int decide(struct cli *c, int argc, char **argv, bool allow)
 	if (allow) {
 		json_object_set_new(req, "scope", json_string(scope));
 		if (for_ms)
-			json_object_set_new(req, "for_s", json_integer((json_int_t)(for_ms / 1000)));
+			json_object_set_new(req, "for_s",
+					    json_integer((json_int_t)(for_ms / 1000)));
 	}
 	if (reason)
 		json_object_set_new(req, "reason", json_string(reason));

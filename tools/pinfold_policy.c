@@ -36,7 +36,8 @@ static int policy_usage(void)
 		"                              --connect ADDR:PORT)\n"
 		"       pinfold policy show [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                           [--home DIR]\n"
-		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for approval.\n");
+		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for\n"
+		"approval.\n");
 	return 2;
 }
 
