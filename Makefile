@@ -137,6 +137,11 @@ $(BUILD)/probe: tests/integration/probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -ljansson
 
+# The policy benchmark, run by make bench.
+$(BUILD)/bench_policy: tests/bench/bench_policy.c $(BUILD)/libpinfold.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS)
+
 integration: all $(BUILD)/probe
 	@tests/integration/run.sh
 
@@ -148,7 +153,7 @@ demo: deps
 	@tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/probe
+	@$(MAKE) --no-print-directory all $(BUILD)/probe $(BUILD)/bench_policy
 	@tests/bench/run.sh
 
 install: all
@@ -163,6 +168,12 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/pinfold/examples/
 	install -m 0644 policy/examples/agents.d/*.ini \
 		$(DESTDIR)$(PREFIX)/share/pinfold/examples/agents.d/
+	install -d $(DESTDIR)$(PREFIX)/share/pinfold/examples/roles.d \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/users.d
+	install -m 0644 policy/examples/roles.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/roles.d/
+	install -m 0644 policy/examples/users.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/users.d/
 	install -d -m 0755 $(DESTDIR)/etc/pinfold/agents.d
 
 clean:

@@ -331,12 +331,15 @@ static void verb_status(struct daemon *d, struct client *c, json_t *req, int *fd
 	(void)req;
 	(void)fds;
 	(void)nfds;
+	/* landlock_policy differs from policy after a reload: the file and
+	 * exec rules of a running process cannot move. */
 	for (struct session *s = d->sessions; s; s = s->next)
 		json_array_append_new(sessions,
-				      json_pack("{s:I,s:s,s:i,s:i,s:I,s:I}", "session",
+				      json_pack("{s:I,s:s,s:i,s:i,s:I,s:I,s:s,s:b}", "session",
 						(json_int_t)s->id, "agent", s->agent, "pid", s->pid,
 						"uid", s->uid, "events", (json_int_t)s->events,
-						"denials", (json_int_t)s->denials));
+						"denials", (json_int_t)s->denials, "landlock_policy",
+						s->landlock_policy, "frozen", s->frozen));
 	bpf_read_stats(d, &seen, &dropped, &deduped);
 	m = json_pack("{s:b,s:s,s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I}}", "ok", 1, "version",
 		      PINFOLD_VERSION, "policy", d->policy->hash_hex, "cgroup", d->cgroot,

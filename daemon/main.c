@@ -119,7 +119,7 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 
 /* A configuration with any error is rejected whole; the one in force
  * stays. Running sessions keep their Landlock rules, which a running
- * process cannot change, and get the new network rules. */
+ * process cannot change, and get the new network rules and conditions. */
 int daemon_reload(struct daemon *d, const char *cause)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
@@ -129,15 +129,9 @@ int daemon_reload(struct daemon *d, const char *cause)
 		audit_flush(d, true);
 		return -1;
 	}
+	/* The kernel's network entries are per session (session_perm.c),
+	 * rewritten for each running session below. */
 	d->policy = p;
-	if (bpf_load_net_rules(d, p)) {
-		d->policy = old;
-		policy_free(p);
-		bpf_load_net_rules(d, old);
-		record_policy(d, "policy-rejected", "network rules do not fit the kernel map");
-		audit_flush(d, true);
-		return -1;
-	}
 	policy_free(old);
 	audit_policy_cache(d);
 	record_policy(d, "policy-load", cause);
@@ -257,8 +251,7 @@ static int setup(struct daemon *d)
 		return -1;
 	}
 	if (check_layers(d) || notify_setup(d) || audit_open(d) || cgroup_setup_root(d) ||
-	    bpf_setup(d) ||
-	    bpf_load_net_rules(d, d->policy) || control_listen(d) || setup_signals(d))
+	    bpf_setup(d) || control_listen(d) || setup_signals(d))
 		return -1;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);

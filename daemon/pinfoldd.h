@@ -56,6 +56,8 @@ struct session {
 	struct grants *grants;	/* bound path grants, for explanations */
 	char *cgroup_path;	/* absolute, owned */
 	char *workspace;
+	char *home;		/* what ${home} expanded to */
+	char landlock_policy[65];	/* hash of the policy its Landlock rules came from */
 	uid_t uid;		/* the agent's uid */
 	bool service_uid;	/* uid is the agent's own, not the dispatcher's */
 	uid_t dispatcher_uid;
@@ -70,6 +72,7 @@ struct session {
 	uint32_t *landlock_conds;	/* conditions its Landlock grants rest on */
 	size_t nlandlock_conds;
 	int64_t next_eval;	/* realtime seconds; INT64_MAX: never */
+	struct perm_stages *explain;	/* for denials, built at the first */
 	bool frozen;
 	pid_t pid;		/* main process */
 	int pidfd;
@@ -192,7 +195,6 @@ void bpf_approve_del(struct daemon *d, enum approve_map m, const void *key, size
 void bpf_approve_clear_session(struct daemon *d, enum approve_map m, uint64_t cgid,
 			       size_t klen);
 void bpf_session_del(struct daemon *d, uint64_t cgid);
-int bpf_load_net_rules(struct daemon *d, const struct policy *p);
 /* Replace the kernel's entries for one session (its net_id) with the
  * given table and unix sockets; n 0 withdraws its network. */
 int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
@@ -259,6 +261,12 @@ void session_stop_all(struct daemon *d);
 /* Put a new session's network in the kernel and note what its Landlock
  * rules rest on. Returns 0 or -1. */
 int session_perm_start(struct daemon *d, struct session *s, const struct perm_req *r);
+/* Why a session's request is denied, as pinfold policy explain says;
+ * false when it cannot be told (out of memory, agent gone). */
+bool session_explain_path(struct daemon *d, struct session *s, const char *path,
+			  unsigned access, struct verdict *v);
+bool session_explain_connect(struct daemon *d, struct session *s, const uint8_t addr[16],
+			     uint16_t port, struct verdict *v);
 /* Re-judge every session whose next condition boundary has come. */
 void session_conditions_due(struct daemon *d);
 /* Ends a session (cgroup.kill); its end record follows when reaped. */

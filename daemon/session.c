@@ -294,6 +294,7 @@ static void session_free(struct session *s)
 	free(s->gated);
 	free(s->denied_exec);
 	grants_free(s->grants);
+	perm_stages_free(s->explain);
 	free(s->dispatcher_gids);
 	free(s->dispatcher_name);
 	free(s->held_rules);
@@ -302,6 +303,7 @@ static void session_free(struct session *s)
 	json_decref(s->agent_json);
 	free(s->cgroup_path);
 	free(s->workspace);
+	free(s->home);
 	free(s);
 }
 
@@ -483,7 +485,9 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		snprintf(err, errlen, "out of memory");
 		goto fail_free;
 	}
-	pr.vars = (struct bind_vars){ wsbuf, agent_home(a, L.uid, wsbuf), s->dispatcher_name };
+	s->home = strdup(agent_home(a, L.uid, wsbuf));
+	snprintf(s->landlock_policy, sizeof(s->landlock_policy), "%s", d->policy->hash_hex);
+	pr.vars = (struct bind_vars){ wsbuf, s->home, s->dispatcher_name };
 	s->grants = grants_for(&pr, &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_warn("%s", dg.msgs[i]);

@@ -531,11 +531,30 @@ int perm_explain_path(const struct perm_req *r, const char *path, unsigned acces
 		      struct verdict *v);
 int perm_explain_connect(const struct perm_req *r, const uint8_t addr[16], uint16_t port,
 			 struct verdict *v);
+/* The same, compiled once for many requests (a session's denials): the
+ * permission at each stage of the explanation. NULL when memory runs out
+ * or a denial does not bind. The request's policy must outlive it. */
+struct perm_stages;
+struct perm_stages *perm_stages_build(const struct perm_req *r);
+void perm_stages_explain_path(const struct perm_stages *st, const char *path, unsigned access,
+			      struct verdict *v);
+void perm_stages_explain_connect(const struct perm_stages *st, const uint8_t addr[16],
+				 uint16_t port, struct verdict *v);
+void perm_stages_free(struct perm_stages *st);
 /* The bounds that apply to a dispatcher, in load order; *out is freed
  * with free(). An empty list for a user no bound names (only root may
  * then dispatch, unbounded). Returns 0, or -1 when memory runs out. */
 int perm_bounds(const struct policy *p, const char *agent, uid_t uid, const gid_t *gids,
 		size_t ngids, const struct bound ***out, size_t *n);
+
+/* The folded table as a user-space lookup, answering as the kernel's LPM
+ * trie does: the entry with the longest prefix holding addr decides
+ * alone, by its ranges. One binary search per distinct prefix length. */
+struct net_index;
+struct net_index *net_index_build(const struct net_entry *t, int n);
+bool net_index_check(const struct net_index *ix, const uint8_t addr[16], uint16_t port,
+		     uint32_t *rule);
+void net_index_free(struct net_index *ix);
 
 /* Room for net_prefix_format()'s result, NUL included. */
 #define NET_PREFIX_STRLEN 52
