@@ -179,31 +179,39 @@ struct launch {
 	size_t ngroups;
 };
 
-/* Moves the descriptors the child keeps above everything else, so the
- * dup2 calls that follow cannot clobber one another. */
+/* Where the child keeps what it needs until it execs: the ruleset at
+ * 110, the listener's socket at LISTENER_SOCK_FD (the seccomp filter
+ * names that number). */
+#define CHILD_FD_RULESET 110
+#define CHILD_FD_TOP LISTENER_SOCK_FD
+
+/* Every descriptor kept is first copied above every fixed place, then put
+ * in its place: the daemon's own descriptors, inherited, may sit anywhere
+ * (with thousands of clients, the lowest free one above 100 is far from
+ * 100), and one still needed must not be overwritten. */
 static int child_fds(struct launch *L)
 {
-	int hi[3];
+	int tmp[5], n = L->notify_sock >= 0 ? 5 : 4;
+	const int src[5] = { L->fds[0], L->fds[1], L->fds[2], L->ruleset_fd, L->notify_sock };
 
-	for (int i = 0; i < 3; i++) {
-		hi[i] = fcntl(L->fds[i], F_DUPFD_CLOEXEC, 100 + i);
-		if (hi[i] < 0)
-			return -1;
-	}
-	L->ruleset_fd = fcntl(L->ruleset_fd, F_DUPFD_CLOEXEC, 110);
-	if (L->ruleset_fd < 0)
-		return -1;
-	if (L->notify_sock >= 0) {
-		L->notify_sock = fcntl(L->notify_sock, F_DUPFD_CLOEXEC, LISTENER_SOCK_FD);
-		if (L->notify_sock != LISTENER_SOCK_FD)
+	for (int i = 0; i < n; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, CHILD_FD_TOP + 1);
+		if (tmp[i] < 0)
 			return -1;
 	}
 	for (int i = 0; i < 3; i++)
-		if (dup2(hi[i], i) < 0)
+		if (dup2(tmp[i], i) < 0)
 			return -1;
-	/* Kept: the ruleset at 110 and the listener's socket at 111. */
-	syscall(SYS_close_range, 3, 109U, 0);
-	syscall(SYS_close_range, L->notify_sock >= 0 ? 112U : 111U, ~0U, 0);
+	if (dup3(tmp[3], CHILD_FD_RULESET, O_CLOEXEC) < 0)
+		return -1;
+	L->ruleset_fd = CHILD_FD_RULESET;
+	if (n == 5) {
+		if (dup3(tmp[4], LISTENER_SOCK_FD, O_CLOEXEC) < 0)
+			return -1;
+		L->notify_sock = LISTENER_SOCK_FD;
+	}
+	syscall(SYS_close_range, 3U, CHILD_FD_RULESET - 1U, 0);
+	syscall(SYS_close_range, n == 5 ? CHILD_FD_TOP + 1U : CHILD_FD_RULESET + 1U, ~0U, 0);
 	return 0;
 }
 
