@@ -68,9 +68,16 @@ case $from in 23:5* | 00:0*) skip "too near midnight UTC for a one-day window" ;
 	echo '[files]'
 	echo 'read = /'
 	echo "write = $TEST_TMP"
+	echo "deny = $TEST_TMP/bound-denied"
 	echo '[network]'
 	echo 'connect = 127.0.0.0/8 *'
 } >"$CONF/users.d/dev.ini"
+# The dispatcher's own file in a directory the bound denies: the agent's
+# grant of all of TEST_TMP covers it, Unix permissions allow it, and the
+# bound's denial, carved out of the Landlock rules, refuses it.
+mkdir -p "$TEST_TMP/bound-denied"
+echo own >"$TEST_TMP/bound-denied/own"
+chown -R "$DEV:$DEV" "$TEST_TMP/bound-denied"
 "$BUILD/pinfold" policy check --config-dir "$CONF" || fail "the test configuration does not check"
 
 start_daemon "$CONF" "$STATE"
@@ -89,6 +96,14 @@ run_dev() {
 assert_eq ok "$(run_dev "$PROBE" read "$HOMES/dev/notes")" "the dispatcher's own file"
 assert_eq EACCES "$(run_dev "$PROBE" read "$HOMES/other/private" || true)" \
 	"another user's private file"
+assert_eq EACCES "$(run_dev "$PROBE" read "$TEST_TMP/bound-denied/own" || true)" \
+	"the dispatcher's own file under the bound's denial"
+assert_eq own "$(as_uid "$DEV" cat "$TEST_TMP/bound-denied/own")" \
+	"the same file read by the user without pinfold"
+chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+	r["object"] == "'"$TEST_TMP/bound-denied/own"'" and r["decision"] == "deny" and
+	r["layer"] == "dispatcher bound" and r["rule"].startswith("users.d/dev.ini:"))' \
+	>/dev/null || fail "the bound's refusal is not in the chain with its layer and rule"
 chain_has "$STATE" '(r["type"] == "session-start" and r["runs_as"] == "dispatcher uid" and
 	r["uid"] == '"$DEV)" >/dev/null || fail "the session did not run as the dispatcher's uid"
 
