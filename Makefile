@@ -17,8 +17,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev \
 	libinih-dev libssl-dev libjansson-dev libcmocka-dev pkg-config make gcc \
-	git python3 dpkg-dev openssl iproute2 tzdata libclang-rt-14-dev libcurl4-openssl-dev \
-	libpam0g-dev
+	git python3 dpkg-dev openssl iproute2 tzdata curl libclang-rt-14-dev \
+	libcurl4-openssl-dev libpam0g-dev
 
 SHARED_SRC := $(wildcard policy/*.c) $(wildcard daemon/chain*.c) \
 	$(wildcard daemon/proto*.c)

@@ -45,6 +45,7 @@ enum ev_type {
 #define EV_F_BASE 0x20		/* dir[] is the directory a relative path starts in */
 #define EV_F_DIR_TRUNC 0x40	/* dir[] stopped short: too deep or too long */
 #define EV_F_KILLED 0x80	/* exec: killed before its first instruction */
+#define EV_F_UNAPPROVED 0x100	/* exec: killed, a program held for approval */
 
 struct ev_hdr {
 	__u16 type;
@@ -137,7 +138,45 @@ struct ev_syscall {
 struct session_info {
 	__u64 session_id;
 	__u32 agent_id;		/* key prefix in net_rules and unix_rules: the session's net id */
-	__u32 flags;
+	__u32 flags;		/* SI_* */
+};
+
+/* session_info.flags: the session's policy has approve grants. */
+#define SI_APPROVE_EXEC 0x1
+#define SI_APPROVE_NET 0x2
+
+/* Approval entries the kernel side holds at once, for all sessions. */
+#define APPROVE_MAX 16384
+
+/* A program held for approval in a session, or one approved there, by
+ * identity (kernel dev_t encoding). */
+struct approve_file_key {
+	__u64 cgroup_id;
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* A program held for approval by the path the kernel resolved: the
+ * seeded FNV-1a hash of its components, last first, each NUL-terminated
+ * (the dir[] bytes of an exec event). */
+struct approve_path_key {
+	__u64 cgroup_id;
+	__u64 hash;
+};
+
+/* One destination approved for a session. */
+struct approve_net_key {
+	__u64 cgroup_id;
+	__u8 addr[16];		/* IPv6 form */
+	__u16 port;		/* host byte order */
+	__u16 pad[3];
+};
+
+struct approve_grant {
+	__u64 expires_ns;	/* CLOCK_MONOTONIC; 0: until the session ends */
+	__u32 rule;
+	__u32 once;		/* consumed by the first use */
 };
 
 /* Keys of the net_rules LPM trie: agent id first, so one trie serves all

@@ -84,6 +84,36 @@ struct {
 	__type(value, __u32);
 } unix_rules SEC(".maps");
 
+/* Approval: programs held in a session (by identity and by resolved
+ * path), and what approvers let through, for exec and for connect. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, APPROVE_MAX);
+	__type(key, struct approve_file_key);
+	__type(value, __u32);
+} exec_gated SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, APPROVE_MAX);
+	__type(key, struct approve_path_key);
+	__type(value, __u32);
+} exec_gated_path SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, APPROVE_MAX);
+	__type(key, struct approve_file_key);
+	__type(value, struct approve_grant);
+} exec_approved SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, APPROVE_MAX);
+	__type(key, struct approve_net_key);
+	__type(value, struct approve_grant);
+} net_approved SEC(".maps");
+
 struct dedup_key {
 	__u64 cgroup_id;
 	__u64 hash;
@@ -503,19 +533,89 @@ static __always_inline int exec_refused(struct file *f)
 	return bpf_map_lookup_elem(&loaders, &k) != NULL;
 }
 
+struct fnv_at_ctx {
+	const char *base;
+	__u32 start;
+	__u32 len;
+	__u64 h;
+};
+
+static long fnv_at_step(__u64 i, void *data)
+{
+	struct fnv_at_ctx *c = data;
+
+	if (i >= c->len)
+		return 1;
+	c->h = (c->h ^ (unsigned char)c->base[(c->start + i) & DATA_MASK]) * 0x100000001b3ULL;
+	return 0;
+}
+
+/* The seeded FNV-1a hash of len bytes of data from start; pinfoldd
+ * computes the same over a held program's resolved path. */
+static __always_inline __u64 dir_hash(const char *data, __u32 start, __u32 len)
+{
+	struct fnv_at_ctx c = { .base = data, .start = start, .len = len,
+				.h = 0xcbf29ce484222325ULL ^ hash_seed };
+
+	bpf_loop(EV_DIR_MAX, fnv_at_step, &c, 0);
+	return c.h;
+}
+
+/* A grant is used up by its first use: of two racing uses, only the one
+ * whose delete succeeds goes through. */
+static __always_inline int grant_usable(void *map, void *key, struct approve_grant *g,
+					__u32 *rule)
+{
+	if (!g || (g->expires_ns && bpf_ktime_get_ns() > g->expires_ns))
+		return 0;
+	*rule = g->rule;
+	if (g->once)
+		return bpf_map_delete_elem(map, key) == 0;
+	return 1;
+}
+
+/*
+ * Whether the file an exec runs is held for approval in this session and
+ * not approved: the daemon answered its notification for another file
+ * (the path changed under it, or a second thread raced it), or no
+ * approver let it through. The dir[] components of the event are the
+ * resolved path; a walk cut short counts as held, failing closed.
+ */
+static __always_inline int exec_unapproved(__u64 cgid, struct file *f, struct ev_exec *e,
+					   __u32 n, __u32 dlen)
+{
+	struct approve_file_key k = {
+		.cgroup_id = cgid,
+		.ino = BPF_CORE_READ(f, f_inode, i_ino),
+		.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev),
+	};
+	struct approve_path_key pk = { .cgroup_id = cgid };
+	__u32 rule = 0;
+
+	if (!bpf_map_lookup_elem(&exec_gated, &k) && !(e->h.flags & EV_F_DIR_TRUNC)) {
+		pk.hash = dir_hash(e->data, n, dlen);
+		if (!bpf_map_lookup_elem(&exec_gated_path, &pk))
+			return 0;
+	}
+	return !grant_usable(&exec_approved, &k, bpf_map_lookup_elem(&exec_approved, &k),
+			     &rule);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 zero = 0;
 	union scratch_ev *s;
+	struct session_info *si;
 	struct ev_exec *e;
 	struct file *f;
 	unsigned long arg_start, arg_end;
 	__u64 cgid;
-	__u32 dlen = 0, pos;
+	__u32 dlen = 0, pos, sflags;
 	long n, a;
 
-	if (!current_session(&cgid)) {
+	si = current_session(&cgid);
+	if (!si) {
 		/* Outside any known session only the refusal applies: to a
 		 * session a crashed daemon left behind, still in the tree. */
 		f = BPF_CORE_READ(bprm, file);
@@ -523,6 +623,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 			bpf_send_signal(9);
 		return 0;
 	}
+	sflags = si->flags;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
@@ -554,6 +655,10 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 			bpf_send_signal(9);
 			e->h.ret = -13;
 			e->h.flags |= EV_F_DENIED | EV_F_KILLED;
+		} else if ((sflags & SI_APPROVE_EXEC) && exec_unapproved(cgid, f, e, n, dlen)) {
+			bpf_send_signal(9);
+			e->h.ret = -13;
+			e->h.flags |= EV_F_DENIED | EV_F_KILLED | EV_F_UNAPPROVED;
 		}
 	}
 
@@ -651,6 +756,16 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, const __u8 *addr, _
 		v = bpf_map_lookup_elem(&net_rules, &key);
 		if (v)
 			allow = port_allowed(v, e.port, &rule);
+		/* The address judged is the kernel's copy, so what an approver
+		 * let through is exactly this destination, whatever the
+		 * process's memory said when it was held. */
+		if (!allow && (si->flags & SI_APPROVE_NET)) {
+			struct approve_net_key ak = { .cgroup_id = cgid, .port = e.port };
+
+			__builtin_memcpy(ak.addr, addr, 16);
+			allow = grant_usable(&net_approved, &ak,
+					     bpf_map_lookup_elem(&net_approved, &ak), &rule);
+		}
 	}
 
 	hdr_fill(&e.h, EV_CONNECT, cgid, allow ? 0 : -1);

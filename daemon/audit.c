@@ -44,6 +44,11 @@ static void format_time(int64_t ns, char buf[32])
 	buf[27] = 0;
 }
 
+void audit_time(int64_t ns, char buf[32])
+{
+	format_time(ns, buf);
+}
+
 json_t *audit_base(struct daemon *d, const char *type)
 {
 	json_t *rec = json_object();

@@ -196,6 +196,7 @@ int bpf_setup(struct daemon *d)
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)audit_now_ns();
 	d->skel->rodata->hash_seed = seed;
+	d->hash_seed = seed;
 	if (d->ringbuf_bytes)
 		bpf_map__set_max_entries(d->skel->maps.events, d->ringbuf_bytes);
 
@@ -247,9 +248,10 @@ void bpf_teardown(struct daemon *d)
 	d->skel = NULL;
 }
 
-int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id)
+int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id,
+		    uint32_t flags)
 {
-	struct session_info si = { .session_id = session, .agent_id = agent_id };
+	struct session_info si = { .session_id = session, .agent_id = agent_id, .flags = flags };
 
 	if (bpf_map__update_elem(d->skel->maps.sessions, &cgid, sizeof(cgid), &si, sizeof(si),
 				 BPF_ANY))
@@ -404,4 +406,48 @@ int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t
 	*dropped = sum[STAT_DROPPED];
 	*deduped = sum[STAT_DEDUPED];
 	return 0;
+}
+
+/* Approval entries: a map of the skeleton's, named for what it holds. */
+static struct bpf_map *approve_map(struct daemon *d, enum approve_map m)
+{
+	switch (m) {
+	case MAP_EXEC_GATED: return d->skel->maps.exec_gated;
+	case MAP_EXEC_GATED_PATH: return d->skel->maps.exec_gated_path;
+	case MAP_EXEC_APPROVED: return d->skel->maps.exec_approved;
+	case MAP_NET_APPROVED: return d->skel->maps.net_approved;
+	}
+	return NULL;
+}
+
+int bpf_approve_put(struct daemon *d, enum approve_map m, const void *key, size_t klen,
+		    const void *val, size_t vlen)
+{
+	if (bpf_map__update_elem(approve_map(d, m), key, klen, val, vlen, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void bpf_approve_del(struct daemon *d, enum approve_map m, const void *key, size_t klen)
+{
+	bpf_map__delete_elem(approve_map(d, m), key, klen, 0);
+}
+
+/* Every entry of map m for one session cgroup; each key starts with it. */
+void bpf_approve_clear_session(struct daemon *d, enum approve_map m, uint64_t cgid,
+			       size_t klen)
+{
+	struct bpf_map *map = approve_map(d, m);
+	union {
+		uint64_t cgid;
+		char b[64];
+	} k, next;
+	bool first = true;
+
+	while (!bpf_map__get_next_key(map, first ? NULL : k.b, next.b, klen)) {
+		first = false;
+		memcpy(k.b, next.b, klen);
+		if (k.cgid == cgid && !bpf_map__delete_elem(map, k.b, klen, 0))
+			first = true;	/* the walk starts over after a delete */
+	}
 }

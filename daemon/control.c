@@ -47,14 +47,6 @@ static struct {
 	uint64_t suppressed;
 } notes;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Room for every client and session descriptor; the limit systemd or the
  * shell gave is often 1024. */
 static void raise_nofile(void)
@@ -123,7 +115,7 @@ static struct client *client_by_fd(int fd)
 static void note(struct daemon *d, struct peer *p, const char *type, const char *verb,
 		 const char *reason)
 {
-	int64_t second = now_ms() / 1000;
+	int64_t second = mono_ms() / 1000;
 	json_t *rec;
 
 	if (second != notes.second) {
@@ -235,7 +227,7 @@ static void client_add(struct daemon *d, int fd)
 		return;
 	}
 	*c = tmp;
-	c->last_ms = now_ms();
+	c->last_ms = mono_ms();
 	if (epoll_add(d, fd, TAG_CLIENT, EPOLLIN | EPOLLRDHUP)) {
 		close(fd);
 		c->fd = -1;
@@ -400,6 +392,95 @@ static void verb_admin(struct daemon *d, struct client *c, json_t *m, int *fds, 
 	json_decref(reply);
 }
 
+/* The caller as approval.c sees it: uid, pid, and every group. */
+static struct approver approver_of(struct client *c)
+{
+	struct approver w = { c->peer.cred.uid, c->peer.cred.pid, NULL, 0 };
+
+	w.gids = peer_groups(&c->peer, &w.ngids);
+	return w;
+}
+
+static void verb_approvals(struct daemon *d, struct client *c, json_t *req, int *fds, int nfds)
+{
+	struct approver w = approver_of(c);
+	size_t omitted;
+	json_t *list = approval_list(d, &w, &omitted), *m;
+
+	(void)req;
+	(void)fds;
+	(void)nfds;
+	m = json_pack("{s:b,s:o,s:I}", "ok", 1, "approvals", list, "omitted", (json_int_t)omitted);
+	client_send(c, m, NULL, 0);
+	json_decref(m);
+}
+
+static int scope_parse(const char *s, enum approve_scope *out)
+{
+	static const char *const names[] = { "once", "session", "for" };
+
+	for (int i = 0; i < 3; i++) {
+		if (s && !strcmp(s, names[i])) {
+			*out = (enum approve_scope)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* approve and deny; the shapes were checked (proto_request.c). */
+static void verb_decide(struct daemon *d, struct client *c, json_t *m, bool allow)
+{
+	json_int_t id = json_integer_value(json_object_get(m, "request"));
+	const char *reason = json_string_value(json_object_get(m, "reason"));
+	const char *scope_s = json_string_value(json_object_get(m, "scope"));
+	json_int_t for_s = json_integer_value(json_object_get(m, "for_s"));
+	enum approve_scope scope = SCOPE_ONCE;
+	struct approver w = approver_of(c);
+	char err[512];
+	json_t *ok;
+
+	if (id < 0) {
+		reply_error(c, "bad request id %lld", (long long)id);
+		return;
+	}
+	if (scope_s && scope_parse(scope_s, &scope)) {
+		reply_error(c, "bad scope '%.32s': once, session or for", scope_s);
+		return;
+	}
+	if (scope == SCOPE_FOR && (for_s < 1 || for_s > 30 * 86400)) {
+		reply_error(c, "scope 'for' needs \"for_s\", 1 s to 30 days");
+		return;
+	}
+	if (reason && strlen(reason) > 1024) {
+		reply_error(c, "reason is longer than 1024 bytes");
+		return;
+	}
+	if (approval_decide(d, (uint64_t)id, &w, allow, scope, (uint64_t)for_s * 1000, reason,
+			    err, sizeof(err))) {
+		note(d, &c->peer, "control-refused", allow ? "approve" : "deny", err);
+		reply_error(c, "%s", err);
+		return;
+	}
+	ok = json_pack("{s:b,s:I}", "ok", 1, "request", id);
+	client_send(c, ok, NULL, 0);
+	json_decref(ok);
+}
+
+static void verb_approve(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
+{
+	(void)fds;
+	(void)nfds;
+	verb_decide(d, c, m, true);
+}
+
+static void verb_deny(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
+{
+	(void)fds;
+	(void)nfds;
+	verb_decide(d, c, m, false);
+}
+
 static const struct {
 	const char *verb;
 	void (*fn)(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds);
@@ -416,6 +497,9 @@ static const struct {
 	{ "idp-sync", verb_admin },
 	{ "pam-account", verb_admin },
 	{ "pam-open", verb_admin },
+	{ "approvals", verb_approvals },
+	{ "approve", verb_approve },
+	{ "deny", verb_deny },
 };
 
 static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
@@ -467,7 +551,7 @@ void control_client(struct daemon *d, int fd, uint32_t events)
 		client_close(d, c);
 		return;
 	}
-	c->last_ms = now_ms();
+	c->last_ms = mono_ms();
 	dispatch(d, c, m, fds, nfds);
 	json_decref(m);
 	for (int i = 0; i < nfds; i++)
@@ -480,7 +564,7 @@ void control_client(struct daemon *d, int fd, uint32_t events)
 
 void control_tick(struct daemon *d)
 {
-	int64_t now = now_ms(), idle = (int64_t)d->policy->conf.idle_timeout_s * 1000;
+	int64_t now = mono_ms(), idle = (int64_t)d->policy->conf.idle_timeout_s * 1000;
 	static struct peer nobody = { .cred = { .uid = (uid_t)-1, .gid = (gid_t)-1 },
 				      .user_known = true };
 	static int64_t last;
@@ -503,6 +587,15 @@ void control_tick(struct daemon *d)
 	if (notes.suppressed && now / 1000 != notes.second)
 		note(d, &nobody, "control-dropped", NULL, "rate limit: refusals and drops not "
 		     "recorded one by one");
+}
+
+void control_send_event(struct daemon *d, struct session *s, json_t *ev)
+{
+	struct client *c = s->client_fd >= 0 ? client_by_fd(s->client_fd) : NULL;
+
+	(void)d;
+	if (c)
+		client_send(c, ev, NULL, 0);
 }
 
 void control_send_exit(struct daemon *d, struct session *s)

@@ -275,6 +275,21 @@ static json_t *args_json(const char *p, size_t len)
 	return a;
 }
 
+/* An exec the approval of which was refused fails with EACCES like one
+ * Landlock refuses; the record names the request instead. */
+static void note_approval_refusal(json_t *rec, struct session *s, const struct ev_exec *e)
+{
+	char why[64];
+
+	if (e->h.ret != -EACCES || !s->denied_exec || strcmp(s->denied_exec, e->data))
+		return;
+	snprintf(why, sizeof(why), "approval: request %llu not approved",
+		 (unsigned long long)s->denied_request);
+	json_object_set_new_nocheck(rec, "rule", json_string(why));
+	free(s->denied_exec);
+	s->denied_exec = NULL;
+}
+
 static void handle_exec(struct daemon *d, struct session *s, const struct ev_exec *e,
 			size_t avail)
 {
@@ -302,7 +317,18 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 									: avail - args_at));
 	if (e->ppid)
 		json_object_set_new_nocheck(rec, "ppid", json_integer(e->ppid));
-	if (e->h.flags & EV_F_KILLED) {
+	if (e->h.flags & EV_F_UNAPPROVED) {
+		/* The kernel started a program held for approval that no
+		 * approver let through (a path changed after it was asked
+		 * about, a racing thread): the exec never ran, and the
+		 * session that tried it ends. */
+		json_object_set_nocheck(rec, "outcome", audit_const("killed"));
+		json_object_set_nocheck(rec, "decision", audit_const("deny"));
+		json_object_set_nocheck(rec, "rule", audit_const(
+			"kernel: a program held for approval, not approved"));
+		s->denials++;
+		session_end(d, s, "exec of a program held for approval, not approved");
+	} else if (e->h.flags & EV_F_KILLED) {
 		/* Landlock let it start (the loader is executable, a memory
 		 * file has no path); the kernel side killed it before it ran. */
 		json_object_set_nocheck(rec, "outcome", audit_const("killed"));
@@ -312,6 +338,7 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 		s->denials++;
 	} else if (set_outcome(d, rec, e->h.ret, granted, rule)) {
 		s->denials++;
+		note_approval_refusal(rec, s, e);
 		if (!granted)
 			set_layer(d, s, rec, abs, ACC_EXEC);
 	}
@@ -321,17 +348,17 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 	audit_record(d, rec);
 }
 
-static void format_addr(const struct ev_connect *e, char *buf, size_t len)
+void format_addr6(const uint8_t addr[16], uint16_t port, char *buf, size_t len)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	char a[INET6_ADDRSTRLEN];
 
-	if (!memcmp(e->addr, mapped, 12)) {
-		inet_ntop(AF_INET, e->addr + 12, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, e->port);
+	if (!memcmp(addr, mapped, 12)) {
+		inet_ntop(AF_INET, addr + 12, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, port);
 	} else {
-		inet_ntop(AF_INET6, e->addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, e->port);
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, port);
 	}
 }
 
@@ -357,7 +384,7 @@ static void handle_connect(struct daemon *d, struct session *s, const struct ev_
 	json_t *rec = decision_base(d, s, &e->h, e->h.flags & EV_F_UDP ? "sendto" : "connect");
 	char obj[80];
 
-	format_addr(e, obj, sizeof(obj));
+	format_addr6(e->addr, e->port, obj, sizeof(obj));
 	json_object_set_new_nocheck(rec, "object", json_string(obj));
 	json_object_set_nocheck(rec, "family", audit_const(e->family == AF_INET ? "inet" : "inet6"));
 	if (denied) {

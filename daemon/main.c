@@ -216,6 +216,7 @@ static void record_start(struct daemon *d)
 	}
 	audit_record(d, rec);
 	record_recovery(d);
+	approval_recover(d);
 	record_policy(d, "policy-load", "start");
 	audit_flush(d, true);
 }
@@ -266,8 +267,8 @@ static int setup(struct daemon *d)
 	}
 	if (idp_setup(d))
 		return -1;
-	if (check_layers(d) || audit_open(d) || cgroup_setup_root(d) || bpf_setup(d) ||
-	    control_listen(d) || setup_signals(d))
+	if (check_layers(d) || notify_setup(d) || audit_open(d) || cgroup_setup_root(d) ||
+	    bpf_setup(d) || control_listen(d) || setup_signals(d))
 		return -1;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -316,10 +317,16 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 	case TAG_CLIENT: control_client(d, fd, ev->events); break;
 	case TAG_TIMER: lifecycle_timer(d); break;
 	case TAG_SYNC: idp_fetch_done(d); break;
+	case TAG_NOTIFY:
+		s = session_find_notify(d, fd);
+		if (s)
+			notify_ready(d, s, ev->events);
+		break;
+	case TAG_HOOK: approval_hook_done(d, fd); break;
 	}
 }
 
-static int64_t mono_ms(void)
+int64_t mono_ms(void)
 {
 	struct timespec ts;
 
@@ -353,6 +360,7 @@ static void run(struct daemon *d)
 			cgroup_sweep(d, false);
 			last_sweep = now;
 		}
+		approval_tick(d);
 		if (d->chain_dirty)
 			audit_flush(d, now - last_sync >= interval);
 		if (now - last_sync >= interval)
@@ -366,6 +374,7 @@ static void shutdown_daemon(struct daemon *d)
 {
 	json_t *rec;
 
+	approval_stop_all(d);
 	session_stop_all(d);
 	for (int i = 0; i < 50 && d->sessions; i++) {
 		usleep(100 * 1000);

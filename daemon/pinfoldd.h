@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <linux/filter.h>
 
 #include "daemon/chain.h"
 #include "policy/policy.h"
@@ -19,6 +20,30 @@
 
 struct ring_buffer;
 struct pinfold_bpf;
+
+/* A program held for approval in a session: its bound path, and the file
+ * that path named when the session started. */
+struct gated_exec {
+	char *path;
+	uint64_t ino;
+	uint32_t dev;		/* kernel dev_t encoding */
+	uint32_t rule;
+};
+
+/* What an approval let through beyond one use: for the rest of the
+ * session or until expires_ms. */
+struct approval_grant {
+	int kind;		/* APPROVE_EXEC or APPROVE_CONNECT */
+	uint64_t ino;		/* exec */
+	uint32_t dev;
+	uint8_t addr[16];	/* connect */
+	uint16_t port;
+	uint32_t rule;
+	uint64_t request;	/* the request that made it */
+	char *object;		/* as the request showed it */
+	int64_t expires_ms;	/* CLOCK_MONOTONIC; 0: the session's end */
+	struct approval_grant *next;
+};
 
 /* One agent session: a cgroup, the command's main process, the client
  * that asked for it. */
@@ -62,7 +87,38 @@ struct session {
 	const char *end_reason;	/* why it ended, a string constant */
 	int status;		/* wait status of the main process */
 	uint64_t events, denials, processes;
+	unsigned approve;	/* SI_* flags of its approve grants */
+	int notify_fd;		/* seccomp listener, -1 without approve grants */
+	struct gated_exec *gated;
+	size_t ngated;
+	struct approval_grant *grants_live;
+	/* The last exec an approval refused, so that its EACCES is recorded
+	 * as that refusal. */
+	char *denied_exec;
+	uint64_t denied_request;
 	struct session *next;
+};
+
+/* An action held in the kernel until an approver decides. */
+struct approval {
+	uint64_t id;		/* seq of its request record */
+	struct session *s;
+	uint64_t notif_id;
+	pid_t pid;		/* the held thread */
+	int kind;		/* APPROVE_EXEC or APPROVE_CONNECT */
+	int nr;			/* the syscall */
+	char object[4096 + 64];
+	char resolved[4096];
+	uint64_t ino;
+	uint32_t dev;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t rule;
+	json_t *rule_json;	/* its "file:line", kept across reloads */
+	int64_t created_ms, deadline_ms;	/* CLOCK_MONOTONIC */
+	int64_t created_ns;	/* CLOCK_REALTIME, for the listing */
+	bool timeout_allow;
+	struct approval *next;
 };
 
 struct daemon {
@@ -80,6 +136,7 @@ struct daemon {
 	char cgroot[4096];	/* <cg2>/pinfold */
 	int cgroot_fd;
 	int landlock_abi;
+	uint64_t hash_seed;	/* of the BPF programs' path hashes */
 	bool unix_hooks;	/* pathname unix connects governed (kernel 6.7+) */
 	struct pinfold_bpf *skel;
 	struct ring_buffer *rb;
@@ -108,13 +165,17 @@ struct daemon {
 	int idp_sync_pidfd, idp_sync_fd;
 	bool chain_dirty;
 	bool stopping;
+	struct approval *approvals;
+	size_t napprovals;
+	struct seccomp_notif *notif_req;
+	struct seccomp_notif_resp *notif_resp;
 	char hostname[256];
 };
 
 /* What an epoll event's data names: a tag in the high half, the fd in the
  * low half. */
 enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD, TAG_TIMER,
-	     TAG_SYNC };
+	      TAG_SYNC, TAG_NOTIFY, TAG_HOOK };
 int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events);
 
 /* log.c: stderr logging; success is quiet unless -v. */
@@ -143,7 +204,14 @@ void cgroup_sweep(struct daemon *d, bool warn);
 /* bpf.c */
 int bpf_setup(struct daemon *d);
 void bpf_teardown(struct daemon *d);
-int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id);
+int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id,
+		    uint32_t flags);
+enum approve_map { MAP_EXEC_GATED, MAP_EXEC_GATED_PATH, MAP_EXEC_APPROVED, MAP_NET_APPROVED };
+int bpf_approve_put(struct daemon *d, enum approve_map m, const void *key, size_t klen,
+		    const void *val, size_t vlen);
+void bpf_approve_del(struct daemon *d, enum approve_map m, const void *key, size_t klen);
+void bpf_approve_clear_session(struct daemon *d, enum approve_map m, uint64_t cgid,
+			       size_t klen);
 void bpf_session_del(struct daemon *d, uint64_t cgid);
 /* Replace the kernel's entries for one session (its net_id) with the
  * given table and unix sockets; n 0 withdraws its network. */
@@ -159,7 +227,19 @@ int landlock_probe_abi(void);
  * symlink (see sandbox.c). Returns the ruleset fd or a negative errno. */
 int landlock_build(int abi, const struct grants *g, const char *workspace, const char *home,
 		   char *err, size_t errlen);
-int sandbox_apply_child(int ruleset_fd);
+/* The seccomp program of a session's first process; with approve flags
+ * (SI_*) it also sends held syscalls to a listener. */
+/* The descriptor the first process sends its listener over. */
+#define LISTENER_SOCK_FD 111
+struct sandbox_filter {
+	struct sock_fprog prog;
+	bool notify;		/* load with a listener, and send it */
+};
+int sandbox_filter(unsigned approve, struct sandbox_filter *f);
+void sandbox_filter_free(struct sandbox_filter *f);
+/* In the first process: no_new_privs, Landlock, the filter; with a
+ * listener, sends it over notify_sock (SCM_RIGHTS) and closes both. */
+int sandbox_apply_child(int ruleset_fd, const struct sandbox_filter *f, int notify_sock);
 /* Whether the seccomp filter refuses syscall nr (or some uses of it). */
 bool sandbox_denies_syscall(int nr);
 
@@ -185,6 +265,7 @@ void session_reap(struct daemon *d, struct session *s);
 void session_client_gone(struct daemon *d, struct session *s);
 void session_signal(struct daemon *d, struct session *s, int sig);
 void session_tick(struct daemon *d);
+struct session *session_find_notify(struct daemon *d, int fd);
 /* Judge a session's conditions now: reload its network entries, and
  * freeze, thaw or end it as its agent's on_revoke says. why is recorded. */
 void session_reevaluate(struct daemon *d, struct session *s, const char *why);
@@ -303,6 +384,8 @@ int audit_open(struct daemon *d);
 void audit_record(struct daemon *d, json_t *rec);
 void audit_flush(struct daemon *d, bool sync);
 int64_t audit_now_ns(void);
+/* ns (CLOCK_REALTIME) as RFC 3339 in UTC with microseconds. */
+void audit_time(int64_t ns, char buf[32]);
 json_t *audit_base(struct daemon *d, const char *type);
 /* The previous daemon's last record in brief ({seq, type, time,
  * clean_stop}), or NULL for a new chain. */
@@ -315,11 +398,53 @@ json_t *audit_const(const char *s);
 void audit_policy_cache(struct daemon *d);
 json_t *audit_rule(struct daemon *d, uint32_t id);
 
+/* notify.c: the seccomp listener of sessions with approve grants. */
+int notify_setup(struct daemon *d);
+void notify_ready(struct daemon *d, struct session *s, uint32_t events);
+/* Answers one notification: continue the syscall, or fail it with err. */
+int notify_continue(struct session *s, uint64_t id);
+int notify_fail(struct session *s, uint64_t id, int err);
+/* The SI_* flags a session of agent a needs. */
+unsigned notify_flags(const struct agent *a);
+/* Registers the session's held programs with the kernel side. */
+int notify_session_start(struct daemon *d, struct session *s, const struct agent *a);
+void notify_session_end(struct daemon *d, struct session *s);
+bool notify_exec_granted(struct session *s, uint32_t dev, uint64_t ino);
+bool notify_connect_granted(struct session *s, const uint8_t addr[16], uint16_t port);
+
+/* approval.c: requests, decisions, grants and their records. */
+void approval_hold(struct daemon *d, struct approval *a);
+/* Decides request id for the caller; 0, or -1 with the reason in err. */
+struct approver {
+	uid_t uid;
+	pid_t pid;
+	const gid_t *gids;
+	size_t ngids;
+};
+enum approve_scope { SCOPE_ONCE = 0, SCOPE_SESSION, SCOPE_FOR };
+int approval_decide(struct daemon *d, uint64_t id, const struct approver *who, bool allow,
+		    enum approve_scope scope, uint64_t for_ms, const char *reason, char *err,
+		    size_t errlen);
+/* The pending requests the caller may see, as a JSON array, newest
+ * first; *omitted counts those that did not fit in one reply. */
+json_t *approval_list(struct daemon *d, const struct approver *who, size_t *omitted);
+void approval_tick(struct daemon *d);
+void approval_session_gone(struct daemon *d, struct session *s);
+void approval_stop_all(struct daemon *d);
+/* At start: requests a previous daemon left pending were denied when its
+ * listeners closed; says so in the chain. */
+void approval_recover(struct daemon *d);
+void approval_hook_done(struct daemon *d, int pidfd);
+void format_addr6(const uint8_t addr[16], uint16_t port, char *buf, size_t len);
+int64_t mono_ms(void);
+
 /* control.c */
 int control_listen(struct daemon *d);
 void control_accept(struct daemon *d);
 void control_client(struct daemon *d, int fd, uint32_t events);
 void control_send_exit(struct daemon *d, struct session *s);
+/* An event for the session's `pinfold run` client, if it is connected. */
+void control_send_event(struct daemon *d, struct session *s, json_t *ev);
 /* Close silent connections; once a loop turn. */
 void control_tick(struct daemon *d);
 

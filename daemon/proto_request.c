@@ -30,6 +30,10 @@ static const struct proto_verb verbs[] = {
 	{ "idp-sync", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "source" } },
 	{ "pam-account", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "user" } },
 	{ "pam-open", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "user" } },
+	{ "approvals", ACCESS_APPROVE, "{s:s!}", { "verb" } },
+	{ "approve", ACCESS_APPROVE, "{s:s,s:I,s?s,s?I,s?s!}",
+	  { "verb", "request", "scope", "for_s", "reason" } },
+	{ "deny", ACCESS_APPROVE, "{s:s,s:I,s?s!}", { "verb", "request", "reason" } },
 };
 
 const char *proto_access_name(enum proto_access a)

@@ -20,10 +20,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 
 #include "daemon/compat.h"
 #include "daemon/pinfoldd.h"
+#include "daemon/proto.h"
 
 #define FS_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 #define FS_WRITE_FILE (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
@@ -247,7 +251,41 @@ static int deny_socket_families(scmp_filter_ctx ctx, int nr)
 	return r;
 }
 
-static int seccomp_build(scmp_filter_ctx *out)
+/*
+ * Syscalls held for approval go to pinfoldd through the filter's
+ * listener. execve and execveat when an exec is held; connect, and sends
+ * that carry an address, when a connect is held. sendto's address is an
+ * argument the filter can see (NULL: a connected socket); sendmsg's is in
+ * memory, so every sendmsg is asked about. Nothing is decided by what the
+ * daemon reads here: the kernel side judges the exec and the address again
+ * (see bpf/pinfold.bpf.c).
+ */
+static int add_notify_rules(scmp_filter_ctx ctx, unsigned approve)
+{
+	int r = 0;
+
+	if (approve & SI_APPROVE_EXEC) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execve), 0);
+		if (!r)
+			r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execveat), 0);
+	}
+	if (!r && (approve & SI_APPROVE_NET)) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
+		if (!r)
+			r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1,
+					     SCMP_A4(SCMP_CMP_NE, 0));
+		/* Except on the socket the listener itself leaves by, which
+		 * would wait for the listener it carries. A send on that fd
+		 * number later is not asked about, and so meets the kernel's
+		 * hook unapproved. */
+		if (!r)
+			r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendmsg), 1,
+					     SCMP_A0(SCMP_CMP_NE, LISTENER_SOCK_FD));
+	}
+	return r;
+}
+
+static int seccomp_build(scmp_filter_ctx *out, unsigned approve)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int r = 0;
@@ -277,6 +315,8 @@ static int seccomp_build(scmp_filter_ctx *out)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 				     SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i],
 					     clone_ns_flags[i]));
+	if (!r)
+		r = add_notify_rules(ctx, approve);
 	if (r) {
 		seccomp_release(ctx);
 		return r;
@@ -285,19 +325,77 @@ static int seccomp_build(scmp_filter_ctx *out)
 	return 0;
 }
 
-int sandbox_apply_child(int ruleset_fd)
+/* libseccomp 2.5 loads a filter only with the flags it knows, and
+ * WAIT_KILLABLE_RECV is not one of them, so the program is exported and
+ * loaded with seccomp(2) by the session's first process. */
+int sandbox_filter(unsigned approve, struct sandbox_filter *f)
 {
 	scmp_filter_ctx ctx;
-	int r;
+	struct stat st;
+	int r, fd;
+
+	memset(f, 0, sizeof(*f));
+	r = seccomp_build(&ctx, approve);
+	if (r)
+		return r;
+	fd = memfd_create("pinfold-filter", MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		seccomp_release(ctx);
+		return r;
+	}
+	r = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (!r && (fstat(fd, &st) || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter)))
+		r = -EINVAL;
+	if (!r) {
+		f->prog.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+		f->prog.filter = malloc(st.st_size);
+		if (!f->prog.filter || pread(fd, f->prog.filter, st.st_size, 0) != st.st_size)
+			r = -EIO;
+	}
+	close(fd);
+	f->notify = approve != 0;
+	if (r)
+		sandbox_filter_free(f);
+	return r;
+}
+
+void sandbox_filter_free(struct sandbox_filter *f)
+{
+	free(f->prog.filter);
+	f->prog.filter = NULL;
+}
+
+/* Hands the listener to pinfoldd before the agent's command runs: until
+ * the daemon holds it, a held syscall waits in the kernel. */
+static int send_listener(int sock, int listener)
+{
+	json_t *m = json_pack("{s:s}", "listener", "seccomp");
+	int r = proto_send(sock, m, &listener, 1);
+
+	json_decref(m);
+	return r;
+}
+
+int sandbox_apply_child(int ruleset_fd, const struct sandbox_filter *f, int notify_sock)
+{
+	unsigned long flags = f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER |
+					  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
+	long fd;
+	int r = 0;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0))
 		return -errno;
-	r = seccomp_build(&ctx);
-	if (r)
-		return r;
-	r = seccomp_load(ctx);
-	seccomp_release(ctx);
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &f->prog);
+	if (fd < 0)
+		return -errno;
+	if (f->notify) {
+		r = send_listener(notify_sock, (int)fd);
+		close((int)fd);
+		close(notify_sock);
+	}
 	return r;
 }

@@ -19,7 +19,9 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,6 +32,7 @@
 
 #include "daemon/compat.h"
 #include "daemon/pinfoldd.h"
+#include "daemon/proto.h"
 
 extern char **environ;
 
@@ -168,31 +171,48 @@ struct launch {
 	const char *workspace;
 	int fds[3];
 	int ruleset_fd;
+	int notify_sock;	/* -1, or where the seccomp listener goes */
+	int sp[2];
+	const struct sandbox_filter *filter;
 	uid_t uid;
 	gid_t gid;
 	const gid_t *groups;	/* supplementary; none for a service uid */
 	size_t ngroups;
 };
 
-/* Moves the descriptors the child keeps above everything else, so the
- * dup2 calls that follow cannot clobber one another. */
+/* Where the child keeps what it needs until it execs: the ruleset at
+ * 110, the listener's socket at LISTENER_SOCK_FD (the seccomp filter
+ * names that number). */
+#define CHILD_FD_RULESET 110
+#define CHILD_FD_TOP LISTENER_SOCK_FD
+
+/* Every descriptor kept is first copied above every fixed place, then put
+ * in its place: the daemon's own descriptors, inherited, may sit anywhere
+ * (with thousands of clients, the lowest free one above 100 is far from
+ * 100), and one still needed must not be overwritten. */
 static int child_fds(struct launch *L)
 {
-	int hi[3];
+	int tmp[5], n = L->notify_sock >= 0 ? 5 : 4;
+	const int src[5] = { L->fds[0], L->fds[1], L->fds[2], L->ruleset_fd, L->notify_sock };
 
-	for (int i = 0; i < 3; i++) {
-		hi[i] = fcntl(L->fds[i], F_DUPFD_CLOEXEC, 100 + i);
-		if (hi[i] < 0)
+	for (int i = 0; i < n; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, CHILD_FD_TOP + 1);
+		if (tmp[i] < 0)
 			return -1;
 	}
-	L->ruleset_fd = fcntl(L->ruleset_fd, F_DUPFD_CLOEXEC, 110);
-	if (L->ruleset_fd < 0)
-		return -1;
 	for (int i = 0; i < 3; i++)
-		if (dup2(hi[i], i) < 0)
+		if (dup2(tmp[i], i) < 0)
 			return -1;
-	syscall(SYS_close_range, 3, (unsigned)L->ruleset_fd - 1, 0);
-	syscall(SYS_close_range, (unsigned)L->ruleset_fd + 1, ~0U, 0);
+	if (dup3(tmp[3], CHILD_FD_RULESET, O_CLOEXEC) < 0)
+		return -1;
+	L->ruleset_fd = CHILD_FD_RULESET;
+	if (n == 5) {
+		if (dup3(tmp[4], LISTENER_SOCK_FD, O_CLOEXEC) < 0)
+			return -1;
+		L->notify_sock = LISTENER_SOCK_FD;
+	}
+	syscall(SYS_close_range, 3U, CHILD_FD_RULESET - 1U, 0);
+	syscall(SYS_close_range, n == 5 ? CHILD_FD_TOP + 1U : CHILD_FD_RULESET + 1U, ~0U, 0);
 	return 0;
 }
 
@@ -232,7 +252,7 @@ static void __attribute__((noreturn)) child_run(struct launch *L)
 	if (chdir(L->workspace))
 		goto fail;
 	step = "sandbox";
-	r = sandbox_apply_child(L->ruleset_fd);
+	r = sandbox_apply_child(L->ruleset_fd, L->filter, L->notify_sock);
 	if (r) {
 		errno = -r;
 		goto fail;
@@ -276,6 +296,12 @@ static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
 
 static void session_free(struct session *s)
 {
+	if (s->notify_fd >= 0)
+		close(s->notify_fd);
+	for (size_t i = 0; i < s->ngated; i++)
+		free(s->gated[i].path);
+	free(s->gated);
+	free(s->denied_exec);
 	grants_free(s->grants);
 	perm_stages_free(s->explain);
 	free(s->dispatcher_gids);
@@ -334,6 +360,7 @@ static struct session *session_new(struct daemon *d, const struct agent *a)
 	s->agent_json = json_string(a->name);
 	s->agent_id = a->id;
 	s->pidfd = -1;
+	s->notify_fd = -1;
 	s->client_fd = -1;
 	s->started_ns = s->active_ns = audit_now_ns();
 	s->started = s->started_ns / 1000000000;
@@ -382,7 +409,12 @@ struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid
 			 strerror(-rc));
 		goto fail_free;
 	}
-	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id);
+	/* A login has no seccomp listener to hold an action on: an approve
+	 * rule's exec is killed at exec and its connect refused, unheld. */
+	s->approve = notify_flags(a);
+	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id, s->approve);
+	if (!rc)
+		rc = notify_session_start(d, s, a);
 	if (!rc)
 		rc = session_perm_start(d, s, &pr) ? -EIO : cgroup_attach(s->cgroup_path, pid);
 	if (rc) {
@@ -449,18 +481,48 @@ static int session_identity(struct session *s, const struct run_request *r)
 	return 0;
 }
 
+/* The first process sends its seccomp listener before it execs the
+ * command (sandbox.c). Without it nothing could answer a held call, so a
+ * session whose listener does not arrive is ended at once. */
+static int session_listener(struct daemon *d, struct session *s, int sock, char *err,
+			    size_t errlen)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int fds[PROTO_FDS_MAX], nfds = 0, r = -ETIMEDOUT;
+	json_t *m = NULL;
+	siginfo_t si;
+
+	if (poll(&p, 1, 5000) == 1)
+		r = proto_recv(sock, &m, fds, &nfds);
+	json_decref(m);
+	if (!r && nfds == 1) {
+		s->notify_fd = fds[0];
+		return epoll_add(d, s->notify_fd, TAG_NOTIFY, EPOLLIN);
+	}
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	snprintf(err, errlen, "the session's seccomp listener did not arrive: %s",
+		 strerror(r ? -r : EPROTO));
+	cgroup_kill(s->cgroup_path);
+	waitid(P_PIDFD, s->pidfd, &si, WEXITED);
+	close(s->pidfd);
+	s->pidfd = -1;
+	return -1;
+}
+
 struct session *session_start(struct daemon *d, const struct run_request *r, char *err,
 			      size_t errlen)
 {
 	const struct agent *a = policy_agent(d->policy, r->agent);
-	struct launch L = { .argv = r->argv };
+	struct launch L = { .argv = r->argv, .notify_sock = -1 };
+	struct sandbox_filter filter = { 0 };
 	struct perm_req pr = { 0 };
 	struct diag dg = { 0 };
 	struct eval_ctx ctx;
 	struct session *s;
 	char wsbuf[PATH_MAX], canon[PATH_MAX], *pw_name, uidname[32];
 	struct passwd *pw;
-	int cgfd, rc;
+	int cgfd, rc, listen_sock = -1;
 
 	if (!a) {
 		snprintf(err, errlen, "unknown agent '%s'", r->agent);
@@ -510,6 +572,7 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	s->dispatcher_uid = r->dispatcher_uid;
 	s->service_uid = L.groups == NULL;
 	s->client_fd = r->client_fd;
+	s->approve = notify_flags(a);
 	if (session_identity(s, r) || session_perm(d, d->policy, s, a, &ctx, &pr)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail_free;
@@ -530,13 +593,27 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 				      agent_home(a, L.uid, wsbuf), err, errlen);
 	if (L.ruleset_fd < 0)
 		goto fail_free;
+	rc = sandbox_filter(s->approve, &filter);
+	if (!rc && s->approve && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, L.sp))
+		rc = -errno;
+	if (rc) {
+		snprintf(err, errlen, "cannot build the seccomp filter: %s", strerror(-rc));
+		goto fail_ruleset;
+	}
+	L.filter = &filter;
+	if (s->approve) {
+		listen_sock = L.sp[0];
+		L.notify_sock = L.sp[1];
+	}
 	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
 	if (rc) {
 		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
 			 strerror(-rc));
 		goto fail_ruleset;
 	}
-	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id);
+	rc = notify_session_start(d, s, a);
+	if (!rc)
+		rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id, s->approve);
 	if (rc || session_perm_start(d, s, &pr)) {
 		snprintf(err, errlen, "cannot register session in the kernel: %s",
 			 strerror(rc ? -rc : EIO));
@@ -560,11 +637,20 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	close(cgfd);
 	env_free(L.envp);
 	close(L.ruleset_fd);
+	L.ruleset_fd = -1;
+	if (L.notify_sock >= 0)
+		close(L.notify_sock);
+	L.notify_sock = -1;
 	if (s->pid < 0) {
 		snprintf(err, errlen, "cannot start the session's first process: %s",
 			 strerror(rc));
 		goto fail_map_noenv;
 	}
+	if (s->approve && session_listener(d, s, listen_sock, err, errlen))
+		goto fail_map_noenv;
+	sandbox_filter_free(&filter);
+	if (listen_sock >= 0)
+		close(listen_sock);
 
 	free((void *)pr.bounds);
 	s->next = d->sessions;
@@ -584,10 +670,16 @@ fail_map:
 fail_map_noenv:
 	bpf_session_del(d, s->cgroup_id);
 	bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
+	notify_session_end(d, s);
 	cgroup_remove(s->cgroup_path);
 fail_ruleset:
 	if (L.ruleset_fd >= 0)
 		close(L.ruleset_fd);
+	if (L.notify_sock >= 0)
+		close(L.notify_sock);
+	if (listen_sock >= 0)
+		close(listen_sock);
+	sandbox_filter_free(&filter);
 fail_free:
 	free((void *)pr.bounds);
 	session_free(s);
@@ -712,6 +804,8 @@ void session_tick(struct daemon *d)
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);
 			bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
+			approval_session_gone(d, s);
+			notify_session_end(d, s);
 			*pp = s->next;
 			if (d->last_hit == s)
 				d->last_hit = NULL;
@@ -720,6 +814,14 @@ void session_tick(struct daemon *d)
 		}
 		pp = &s->next;
 	}
+}
+
+struct session *session_find_notify(struct daemon *d, int fd)
+{
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->notify_fd == fd)
+			return s;
+	return NULL;
 }
 
 void session_stop_all(struct daemon *d)

@@ -98,7 +98,7 @@ int set_append(struct policy *p, struct grant_set *dst, const struct grant_set *
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return approve_append(p, dst, src, cond);
 }
 
 void set_free(struct grant_set *s)
@@ -110,6 +110,7 @@ void set_free(struct grant_set *s)
 	for (size_t i = 0; i < s->nunix; i++)
 		free(s->unix_socks[i].path);
 	free(s->unix_socks);
+	approve_rules_free(s);
 	memset(s, 0, sizeof(*s));
 }
 

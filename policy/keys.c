@@ -690,9 +690,140 @@ static void key_control_uint(struct loader *l, const struct key_def *k, const ch
 		l->p->conf.clients_per_uid = (unsigned)v;
 }
 
+static struct approve_rule *approve_new(struct loader *l, const struct approve_rule *r)
+{
+	struct grant_set *set = l->set;
+	struct approve_rule *rs = load_realloc(l, set->approves, set->napproves + 1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	set->approves = rs;
+	rs[set->napproves] = *r;
+	rs[set->napproves].line = l->line;
+	return &rs[set->napproves++];
+}
+
+/* "PATH [timeout=DUR] [on_timeout=deny|allow] [when COND]": one program,
+ * held at each exec until approved. It is a path grant too: the kernel
+ * must let the program run once an approver has. */
+static void key_approve_exec(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approve_rule r = { .kind = APPROVE_EXEC };
+	char why[WHY_MAX], path[PATH_MAX];
+	struct path_grant *pg;
+
+	if (grant_value(l, value, path, sizeof(path), &r.cond) < 0)
+		return;
+	if (approve_split_options(path, &r, why, sizeof(why)) < 0 ||
+	    path_pattern_check(path, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "%s", why);
+		return;
+	}
+	pg = set_add_path(l, l->set);
+	if (!pg)
+		return;
+	pg->pattern = load_strdup(l, path);
+	pg->access = ACC_EXEC;
+	pg->line = l->line;
+	pg->cond = r.cond;
+	pg->rule = r.rule = add_rule(l, k, value);
+	r.pattern = load_strdup(l, path);
+	if (!r.pattern || !approve_new(l, &r))
+		free(r.pattern);
+}
+
+/* "CIDR PORTS [timeout=DUR] [on_timeout=deny|allow] [when COND]". Not a
+ * connect grant: the destination is let through one approval at a time. */
+static void key_approve_connect(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct approve_rule r = { .kind = APPROVE_CONNECT };
+	char why[WHY_MAX], dest[256];
+
+	if (grant_value(l, value, dest, sizeof(dest), &r.cond) < 0)
+		return;
+	if (approve_split_options(dest, &r, why, sizeof(why)) < 0 ||
+	    net_parse_connect(dest, &r.nets, &r.nnets, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "%s", why);
+		return;
+	}
+	r.rule = add_rule(l, k, value);
+	for (size_t i = 0; i < r.nnets; i++) {
+		r.nets[i].rule = r.rule;
+		r.nets[i].line = l->line;
+		r.nets[i].cond = r.cond;
+	}
+	if (!r.rule || !approve_new(l, &r))
+		free(r.nets);
+}
+
+/* A list of users and @groups, separated by commas or blanks;
+ * repeatable. An agent's approvers are its own and its roles'. */
+static void key_approvers(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct grant_set *set = l->set;
+	char why[WHY_MAX], *copy = load_strdup(l, value), *save, *item;
+
+	(void)k;
+	if (!copy)
+		return;
+	for (item = strtok_r(copy, ", \t", &save); item; item = strtok_r(NULL, ", \t", &save)) {
+		struct principal p, *ps;
+
+		if (principal_parse(item, &p, why, sizeof(why)) < 0) {
+			load_error(l, l->line, "%s", why);
+			continue;
+		}
+		ps = load_realloc(l, set->approvers, set->napprovers + 1, sizeof(*ps));
+		if (!ps)
+			break;
+		set->approvers = ps;
+		ps[set->napprovers++] = p;
+	}
+	free(copy);
+}
+
+static void key_self_approve(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (parse_bool(value, &l->agent->approval.self_approve) < 0)
+		load_error(l, l->line, "bad boolean '%s' for '%s': use yes, "
+			   "no, true, false, 1 or 0", value, k->name);
+}
+
+static void key_approval_timeout(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	(void)k;
+	if (approve_parse_timeout(value, &l->agent->approval.timeout_ms, why, sizeof(why)) < 0)
+		load_error(l, l->line, "%s", why);
+}
+
+static void key_on_timeout(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	(void)k;
+	if (approve_parse_outcome(value, &l->agent->approval.on_timeout, why, sizeof(why)) < 0)
+		load_error(l, l->line, "%s", why);
+}
+
+/* An absolute path to a program, run with each new approval request as
+ * JSON on its stdin. */
+static void key_approval_command(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	if (path_plain_check(value, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "bad %s: %s", k->name, why);
+		return;
+	}
+	l->p->conf.approval_command = load_strdup(l, value);
+}
+
 static const struct key_def daemon_keys[] = {
 	{ "daemon", "agent_uids", false, 0, key_agent_uids, false, NULL },
 	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval, false, NULL },
+	{ "daemon", "approval_command", false, 0, key_approval_command, false, NULL },
 	{ "control", "read_groups", false, 0, key_control_groups, false, NULL },
 	{ "control", "admin_groups", false, 0, key_control_groups, false, NULL },
 	{ "control", "idle_timeout_s", false, 0, key_control_uint, false, NULL },
@@ -722,6 +853,13 @@ static const struct key_def daemon_keys[] = {
 	{ "network", "deny", true, 0, key_connect, true, NULL },              \
 	{ "network", "unix", true, 0, key_unix, false, NULL }
 
+/* Approve grants and who may answer them, in agent files and roles. A
+ * bound caps what approvals can let through, and holds none itself. */
+#define APPROVE_KEYS                                                               \
+	{ "exec", "approve", true, ACC_EXEC, key_approve_exec, false, NULL },      \
+	{ "network", "approve", true, 0, key_approve_connect, false, NULL },       \
+	{ "approval", "approvers", true, 0, key_approvers, false, NULL }
+
 static const struct key_def agent_keys[] = {
 	{ "agent", "description", false, 0, key_description, false, NULL },
 	{ "agent", "enabled", false, 0, key_enabled, false, NULL },
@@ -735,6 +873,10 @@ static const struct key_def agent_keys[] = {
 	{ "agent", "on_revoke", false, 0, key_on_revoke, false, NULL },
 	{ "attributes", NULL, true, 0, NULL, false, key_attribute },
 	GRANT_KEYS,
+	APPROVE_KEYS,
+	{ "approval", "self_approve", false, 0, key_self_approve, false, NULL },
+	{ "approval", "timeout", false, 0, key_approval_timeout, false, NULL },
+	{ "approval", "on_timeout", false, 0, key_on_timeout, false, NULL },
 };
 
 static const struct key_def role_keys[] = {
@@ -742,6 +884,7 @@ static const struct key_def role_keys[] = {
 	{ "role", "inherit", false, 0, key_inherit, false, NULL },
 	{ "role", "when", false, 0, key_when, false, NULL },
 	GRANT_KEYS,
+	APPROVE_KEYS,
 };
 
 static const struct key_def bound_keys[] = {

@@ -559,6 +559,7 @@ void policy_free(struct policy *p)
 		free(p->rules[i].text);
 	}
 	free(p->rules);
+	free(p->conf.approval_command);
 	free(p);
 }
 

@@ -19,8 +19,7 @@ static const uint8_t v4_mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 };
 
-/* Whether the first bits of a and b agree. */
-static bool prefix_match(const uint8_t a[16], const uint8_t b[16],
+bool prefix_match(const uint8_t a[16], const uint8_t b[16],
 			 unsigned bits)
 {
 	unsigned bytes = bits / 8, rest = bits % 8;

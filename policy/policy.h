@@ -110,6 +110,38 @@ struct unix_grant {
 	uint32_t cond;		/* index into policy.conds, 0: none */
 };
 
+/* A grant that holds the action until a human decides: [exec] approve
+ * (one program, by path) or [network] approve (CIDR and ports). */
+enum approve_kind { APPROVE_EXEC = 1, APPROVE_CONNECT = 2 };
+enum approve_timeout { TIMEOUT_INHERIT = 0, TIMEOUT_DENY, TIMEOUT_ALLOW };
+
+#define APPROVE_TIMEOUT_DEFAULT_MS (5u * 60 * 1000)
+
+struct approve_rule {
+	enum approve_kind kind;
+	uint32_t rule;
+	int line;
+	char *pattern;			/* exec: the path as written */
+	struct net_grant *nets;		/* connect: one per port range */
+	size_t nnets;
+	uint64_t timeout_ms;		/* 0: the agent's [approval] timeout */
+	enum approve_timeout on_timeout;	/* INHERIT: the agent's */
+	uint32_t cond;			/* index into policy.conds, 0: none */
+};
+
+/* Who may approve: a uid, or every member of a gid. */
+struct principal {
+	bool group;
+	uint32_t id;
+};
+
+/* [approval] of an agent file, but for approvers (in its grant set). */
+struct approval_conf {
+	bool self_approve;		/* the dispatcher may approve its own */
+	uint64_t timeout_ms;
+	enum approve_timeout on_timeout;	/* DENY or ALLOW */
+};
+
 /* The grants and denials of one agent, role or bound. Every array and
  * string is owned by the set. */
 struct grant_set {
@@ -119,6 +151,10 @@ struct grant_set {
 	size_t nnets;
 	struct unix_grant *unix_socks;
 	size_t nunix;
+	struct approve_rule *approves;	/* agents and roles only */
+	size_t napproves;
+	struct principal *approvers;	/* [approval] approvers */
+	size_t napprovers;
 };
 
 /* A SCIM group whose members get a pinfold role. */
@@ -196,8 +232,13 @@ struct agent {
 			size_t nnets;
 			struct unix_grant *unix_socks;
 			size_t nunix;
+			struct approve_rule *approves;
+			size_t napproves;
+			struct principal *approvers;	/* its own and its roles' */
+			size_t napprovers;
 		};
 	};
+	struct approval_conf approval;
 };
 
 /* A role, roles.d/NAME.ini: a named set of grants and denials, which may
@@ -277,6 +318,7 @@ struct daemon_conf {
 	size_t nadmin_gids;
 	unsigned idle_timeout_s;	/* a silent connection is closed after it */
 	unsigned clients_per_uid;	/* connections one non-root uid may hold */
+	char *approval_command;		/* run for each new request, or NULL */
 };
 
 struct policy {
@@ -563,5 +605,31 @@ int parse_iso8601(const char *s, int64_t *out);
  * Returns 0, or -1 for a relative path, one of PATH_MAX bytes or more, or
  * one whose result does not fit. */
 int path_canonical(const char *path, char *out, size_t outlen);
+
+/*
+ * Approval. An [exec] approve grant is also a path grant with ACC_EXEC (the
+ * kernel must let the program run once it is approved), so
+ * grants_check_path() allows it; what holds it is the daemon.
+ */
+
+/* The approve rule with id rule, or NULL when rule is not one of a's. */
+const struct approve_rule *agent_approve_rule(const struct agent *a, uint32_t rule);
+
+/* The approve rule covering addr (IPv6 form) and port, chosen as
+ * agent_check_connect() chooses among connect grants, or NULL. */
+const struct approve_rule *agent_approve_connect(const struct agent *a,
+						 const uint8_t addr[16], uint16_t port);
+
+/* The timeout of r and what it means: the rule's own, else the agent's. */
+uint64_t approve_timeout_ms(const struct agent *a, const struct approve_rule *r);
+bool approve_timeout_allows(const struct agent *a, const struct approve_rule *r);
+
+/* Whether uid, or one of the ngids groups, is among a's approvers (its
+ * own and its roles'). */
+bool approval_names(const struct agent *a, uid_t uid, const gid_t *gids, size_t ngids);
+
+/* "90s", "5m", "2h", "1d" or plain seconds, into milliseconds: at least
+ * 1 s, at most 30 days. Returns 0, or -1 for anything else. */
+int duration_parse(const char *s, uint64_t *ms);
 
 #endif

@@ -17,7 +17,7 @@
 /* Room for the reason a value parser gives, before "file:line: ". */
 #define WHY_MAX 512
 /* Single-valued and repeatable keys of one file kind, at most. */
-#define SCHEMA_KEYS_MAX 24
+#define SCHEMA_KEYS_MAX 32
 
 struct key_def;
 struct loader;
@@ -88,10 +88,27 @@ int load_resolve_gid(struct loader *l, const char *value, gid_t *gid);
 int path_pattern_check(const char *pattern, char *why, size_t whylen);
 int path_plain_check(const char *path, char *why, size_t whylen);
 
+/* net.c: whether the first bits of a and b agree. */
+bool prefix_match(const uint8_t a[16], const uint8_t b[16], unsigned bits);
+
 /* net.c: parse "CIDR PORTS" into *n grants in a new array *out (rule and
  * line left 0). Returns 0, or -1 with the reason in why. */
 int net_parse_connect(const char *value, struct net_grant **out, size_t *n,
 		      char *why, size_t whylen);
+
+/* approve.c: value parsers of the approval keys; each returns 0, or -1
+ * with the reason in why. */
+int approve_split_options(char *value, struct approve_rule *r, char *why, size_t whylen);
+int approve_parse_timeout(const char *value, uint64_t *ms, char *why, size_t whylen);
+int approve_parse_outcome(const char *value, enum approve_timeout *out, char *why,
+			  size_t whylen);
+int principal_parse(const char *item, struct principal *out, char *why, size_t whylen);
+/* Frees the approve rules and approvers of a set. */
+void approve_rules_free(struct grant_set *s);
+/* Appends copies of src's approve rules to dst, each condition joined to
+ * cond, and src's approvers. Returns 0, or cond_join()'s error. */
+int approve_append(struct policy *p, struct grant_set *dst, const struct grant_set *src,
+		   uint32_t cond);
 
 /* cond.c: parse a condition written at l->file:l->line into a new
  * entry of p->conds, *out its index. Returns 0, or -1 after reporting. */

@@ -25,6 +25,10 @@ static void usage(FILE *f)
 		"  reload             load the configuration again (as SIGHUP does)\n"
 		"  policy check|explain|show [--config-dir DIR] ...\n"
 		"                     check a configuration, explain a decision, show grants\n"
+		"  approvals [--json] actions held for approval\n"
+		"  approve ID [--once | --session | --for DURATION] [--reason TEXT]\n"
+		"  deny ID [--reason TEXT]\n"
+		"                     decide a held action\n"
 		"exit status: that of CMD for run; %d when pinfold itself fails\n",
 		EXIT_PINFOLD);
 }
@@ -72,6 +76,12 @@ int main(int argc, char **argv)
 		return cmd_reload(&c, argc, argv);
 	if (!strcmp(argv[0], "policy"))
 		return cmd_policy(&c, argc, argv);
+	if (!strcmp(argv[0], "approvals"))
+		return cmd_approvals(&c, argc, argv);
+	if (!strcmp(argv[0], "approve"))
+		return cmd_approve(&c, argc, argv);
+	if (!strcmp(argv[0], "deny"))
+		return cmd_deny(&c, argc, argv);
 	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return 2;

@@ -23,6 +23,9 @@ int cmd_agents(struct cli *c, int argc, char **argv);
 int cmd_idp(struct cli *c, int argc, char **argv);
 /* kill, freeze and thaw, by argv[0]. */
 int cmd_session_action(struct cli *c, int argc, char **argv);
+int cmd_approvals(struct cli *c, int argc, char **argv);
+int cmd_approve(struct cli *c, int argc, char **argv);
+int cmd_deny(struct cli *c, int argc, char **argv);
 int cmd_reload(struct cli *c, int argc, char **argv);
 
 /* A subcommand whose one option is --json: 1 with it, 0 without, -1

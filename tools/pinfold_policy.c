@@ -37,7 +37,8 @@ static int policy_usage(void)
 		"                              --connect ADDR:PORT)\n"
 		"       pinfold policy show [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                           [--home DIR]\n"
-		"explain exits 0 for an allow, 1 for a deny.\n");
+		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for\n"
+		"approval.\n");
 	return 2;
 }
 
@@ -211,6 +212,30 @@ static int perm_of(const struct policy *p, const struct agent *ag, const struct 
 	return 0;
 }
 
+/* Held until an approver decides: exit status 3. */
+static int explain_approve(const struct policy *p, uint32_t rule)
+{
+	printf("approve: held for an approver by ");
+	print_rule(p, rule);
+	return 3;
+}
+
+/* An exec the grants allow through an approve rule, or a connect no
+ * grant, denial or bound decides that an approve rule covers. */
+static const struct approve_rule *held_by(const struct agent *ag, const struct policy_args *a,
+					  const struct verdict *v)
+{
+	uint8_t addr[16];
+	uint16_t port;
+
+	if (a->exec && v->allow)
+		return agent_approve_rule(ag, v->rule);
+	if (!a->connect || v->allow || v->rule || v->layer != LAYER_AGENT ||
+	    parse_dest(a->connect, addr, &port))
+		return NULL;
+	return agent_approve_connect(ag, addr, port);
+}
+
 static int explain(const struct policy *p, const struct agent *ag, const struct policy_args *a)
 {
 	struct eval_ctx ctx;
@@ -251,6 +276,8 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 	free((void *)r.bounds);
 	if (rc < 0)
 		return 2;
+	if (held_by(ag, a, &v))
+		return explain_approve(p, held_by(ag, a, &v)->rule);
 	printf("%s: ", v.allow ? "allow" : "deny");
 	print_rule(p, v.rule);
 	if (!v.allow)

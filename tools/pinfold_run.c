@@ -103,6 +103,25 @@ static int wait_message(int sock, int sfd, json_t **msg)
 	}
 }
 
+/* While an action waits for an approver, the agent's terminal says what
+ * is held and what an approver runs; then how it ended. */
+static void print_approval_event(json_t *m, const char *ev)
+{
+	long long id = (long long)json_integer_value(json_object_get(m, "request"));
+	const char *action = json_string_value(json_object_get(m, "action")) ?: "action";
+	const char *object = json_string_value(json_object_get(m, "object")) ?: "?";
+	const char *by = json_string_value(json_object_get(m, "by"));
+
+	if (!strcmp(ev, "held"))
+		fprintf(stderr, "pinfold: %s '%s' is held for approval as request %lld; an "
+			"approver runs 'pinfold approve %lld' (%s after %llds)\n", action, object,
+			id, id, json_string_value(json_object_get(m, "on_timeout")) ?: "deny",
+			(long long)json_integer_value(json_object_get(m, "timeout_s")));
+	else
+		fprintf(stderr, "pinfold: request %lld %s%s%s\n", id, ev, by ? ": " : "",
+			by ? by : "");
+}
+
 static int run_session(int sock, int sfd, const char *agent)
 {
 	json_t *m = NULL;
@@ -127,7 +146,11 @@ static int run_session(int sock, int sfd, const char *agent)
 				strerror(-r));
 			return EXIT_PINFOLD;
 		}
-		if (!strcmp(json_string_value(json_object_get(m, "event")) ?: "", "exit")) {
+		const char *ev = json_string_value(json_object_get(m, "event")) ?: "";
+
+		if (json_is_integer(json_object_get(m, "request")) && strcmp(ev, "exit"))
+			print_approval_event(m, ev);
+		if (!strcmp(ev, "exit")) {
 			int status = (int)json_integer_value(json_object_get(m, "status"));
 
 			json_decref(m);

@@ -19,6 +19,10 @@
 #    processes; a SCIM export marking it inactive is synced; prints the
 #    median and worst time from the start of `pinfold idp sync` to the last
 #    of those processes gone, over DEPROVISION_ROUNDS rounds.
+# 5. Approval round trip: an agent's connects are held for approval one
+#    after another; each is approved with `pinfold approve`, and the time
+#    from starting that command to the connect reaching a listener is
+#    taken, ROUNDS times; prints the median and the 99th percentile.
 #
 # Figures come from this run only; the machine is shared, so the ratio of
 # each pair (run back to back) is what counts, not absolute times.
@@ -29,6 +33,7 @@ build=$repo/build
 pairs=${PAIRS:-7}
 opens=${STORM_OPENS:-200000}
 connects=${STORM_CONNECTS:-20000}
+rounds=${APPROVAL_ROUNDS:-100}
 cache=${PINFOLD_CACHE:-$build/cache}
 tmp=$(mktemp -d /tmp/pinfold-bench.XXXXXX)
 chmod 0755 "$tmp"
@@ -91,6 +96,25 @@ read = $tmp/storm
 
 [network]
 connect = 127.0.0.1/32 *
+EOF
+
+cat >"$tmp/etc/agents.d/held.ini" <<EOF
+[agent]
+description = each connect waits for an approver
+
+[exec]
+allow = $tmp/probe
+allow = /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+
+[files]
+read = /usr
+read = /etc
+
+[network]
+approve = 127.0.0.1/32 20000-$((20000 + rounds - 1))
+
+[approval]
+self_approve = yes
 EOF
 
 sock=$tmp/pinfoldd.sock
@@ -208,6 +232,67 @@ bench_storm() {
 	"$build/chain-verify" -q "$tmp/state/audit" && echo "  chain verified"
 }
 
+# The listener stamps each connection as it accepts it; the driver stamps
+# the moment it starts `pinfold approve`. Both are CLOCK_REALTIME.
+bench_approval() {
+	echo "== approval round trip: $rounds connects, each held, then approved"
+	daemon_start
+	python3 - "$build/pinfold" "$sock" "$rounds" "$tmp" <<-'EOF'
+	import json, selectors, socket, statistics, subprocess, sys, threading, time
+	cli, sock, rounds, tmp = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+	accepted = {}
+	sel = selectors.DefaultSelector()
+	for i in range(rounds):
+	    s = socket.socket()
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	    s.bind(("127.0.0.1", 20000 + i))
+	    s.listen(4)
+	    sel.register(s, selectors.EVENT_READ)
+	def listen():
+	    while len(accepted) < rounds:
+	        for key, _ in sel.select(1):
+	            c, _ = key.fileobj.accept()
+	            accepted[key.fileobj.getsockname()[1]] = time.time_ns()
+	            c.close()
+	threading.Thread(target=listen, daemon=True).start()
+	def pending():
+	    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+	    c.connect(sock)
+	    c.send(b'{"verb":"approvals"}')
+	    reply = json.loads(c.recv(65536))
+	    c.close()
+	    return reply["approvals"]
+	agent = subprocess.Popen([cli, "--socket", sock, "run", "--agent", "held", "--workspace",
+	                          tmp + "/held-ws", "--", tmp + "/probe", "connectstorm",
+	                          str(rounds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+	trips = []
+	for i in range(rounds):
+	    want = "127.0.0.1:%d" % (20000 + i)
+	    deadline = time.monotonic() + 10
+	    while True:
+	        held = [a for a in pending() if a["object"] == want]
+	        if held or time.monotonic() > deadline:
+	            break
+	        time.sleep(0.002)
+	    if not held:
+	        sys.exit("bench: the connect to %s was never held" % want)
+	    t0 = time.time_ns()
+	    subprocess.run([cli, "--socket", sock, "approve", str(held[0]["request"])], check=True)
+	    while 20000 + i not in accepted and time.time_ns() - t0 < 5e9:
+	        time.sleep(0.0002)
+	    if 20000 + i not in accepted:
+	        sys.exit("bench: the approved connect to %s never arrived" % want)
+	    trips.append((accepted[20000 + i] - t0) / 1e6)
+	agent.wait()
+	trips.sort()
+	p99 = trips[min(len(trips) - 1, int(len(trips) * 0.99))]
+	print(f"  from `pinfold approve` to the connect arriving: median "
+	      f"{statistics.median(trips):.1f} ms, p99 {p99:.1f} ms "
+	      f"(min {trips[0]:.1f}, max {trips[-1]:.1f}, {len(trips)} rounds)")
+	EOF
+	daemon_stop
+}
+
 bench_control() {
 	local clients=$repo/tests/integration/control_clients.py quiet loud fpid
 	echo "== control socket: status round trips, alone and under a flood from 20 uids"
@@ -301,3 +386,4 @@ bench_deprovision() {
 bench_storm
 bench_control
 bench_deprovision
+[ "$rounds" -gt 0 ] && bench_approval

@@ -23,6 +23,13 @@
  *   probe openstorm DIR N        opens DIR/f0 .. DIR/f{N-1}; "ok N"
  *   probe connectstorm N         N TCP connects to 127.0.0.1 ports
  *                                20000 + i % 40000; "ok N"
+ *   probe connectfan N ADDR PORT N children at once each connect to
+ *                                ADDR:PORT+i; each prints "PORT RESULT",
+ *                                then "ok N" once all have ended
+ *   probe execrace N A B ARG...  N times, a child execs the path in a
+ *                                buffer that a second thread keeps
+ *                                switching between A and B; prints
+ *                                "ok N" once every child has ended
  *   probe control SOCKET VERB    one control request {"verb": VERB}; "ok",
  *                                or "refused: ERROR" (exit 1)
  *
@@ -37,6 +44,8 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +491,93 @@ static int act_ids(char **argv, int argc)
 	return 0;
 }
 
+static int act_connectfan(char **argv, int argc)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	long n, port;
+
+	(void)argc;
+	if (parse_long(argv[0], 1, 4096, &n) < 0 || parse_long(argv[2], 1, 65535, &port) < 0 ||
+	    port + n > 65536)
+		return usage("connectfan: bad count or port");
+	fflush(stdout);
+	for (long i = 0; i < n; i++) {
+		char p[8];
+		pid_t pid;
+
+		snprintf(p, sizeof(p), "%ld", port + i);
+		if (parse_sockaddr(argv[1], p, &ss, &len) < 0)
+			return usage("connectfan: bad address");
+		pid = fork();
+		if (pid < 0)
+			return report_errno(errno);
+		if (pid == 0) {
+			int err = tcp_connect(&ss, len, CONNECT_TIMEOUT_MS);
+			const char *name = err ? strerrorname_np(err) : "ok";
+
+			printf("%s %s\n", p, name ? name : "error");
+			fflush(stdout);
+			_exit(0);
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+	printf("ok %ld\n", n);
+	return 0;
+}
+
+struct race {
+	char path[PATH_MAX];
+	const char *a, *b;
+	atomic_int stop;
+};
+
+static void *race_flip(void *arg)
+{
+	struct race *r = arg;
+
+	for (unsigned long i = 0; !atomic_load(&r->stop); i++)
+		strcpy(r->path, i & 1 ? r->b : r->a);
+	return NULL;
+}
+
+/* One child: the exec's path argument changes under it. */
+static void race_child(const char *a, const char *b, char **args)
+{
+	static struct race r;
+	pthread_t t;
+
+	r.a = a;
+	r.b = b;
+	strcpy(r.path, a);
+	pthread_create(&t, NULL, race_flip, &r);
+	args[0] = r.path;
+	execv(r.path, args);
+	_exit(127);
+}
+
+static int act_execrace(char **argv, int argc)
+{
+	long n;
+
+	if (parse_long(argv[0], 1, 10000, &n) < 0 || strlen(argv[1]) >= PATH_MAX ||
+	    strlen(argv[2]) >= PATH_MAX)
+		return usage("execrace: bad count or path");
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return report_errno(errno);
+		if (pid == 0)
+			race_child(argv[1], argv[2], argv + 2);
+		waitpid(pid, NULL, 0);
+	}
+	(void)argc;
+	printf("ok %ld\n", n);
+	return 0;
+}
+
 /* One request on pinfoldd's control socket, as any local process could. */
 static int act_control(char **argv, int argc)
 {
@@ -534,6 +630,8 @@ static const struct action actions[] = {
 	{ "sleep", 1, 1, act_sleep },
 	{ "openstorm", 2, 2, act_openstorm },
 	{ "connectstorm", 1, 1, act_connectstorm },
+	{ "execrace", 3, -1, act_execrace },
+	{ "connectfan", 3, 3, act_connectfan },
 };
 
 /* argv[0] is the action name; argv[argc] is NULL. */

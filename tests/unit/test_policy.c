@@ -95,6 +95,34 @@ struct bad_case {
 #define LONG_X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const struct bad_case bad_cases[] = {
+	{ "agents.d/ci.ini", "[exec]\napprove = usr/bin/curl\n", 0,
+	  { "agents.d/ci.ini:2: relative path 'usr/bin/curl': paths are absolute or begin "
+	    "with ${workspace}, ${home} or ${user}" } },
+	{ "agents.d/ci.ini", "[exec]\napprove = /usr/bin/curl timeout=5x\n", 0,
+	  { "agents.d/ci.ini:2: bad timeout '5x': a duration such as '90s', '5m' or '1h', "
+	    "1 s to 30 days" } },
+	{ "agents.d/ci.ini", "[exec]\napprove = /usr/bin/curl on_timeout=maybe\n", 0,
+	  { "agents.d/ci.ini:2: bad on_timeout 'maybe': deny or allow" } },
+	{ "agents.d/ci.ini", "[exec]\napprove = timeout=1m\n", 0,
+	  { "agents.d/ci.ini:2: approve names no program or address before its options" } },
+	{ "agents.d/ci.ini", "[network]\napprove = 10.0.0.1/8 443\n", 0,
+	  { "agents.d/ci.ini:2: bad CIDR '10.0.0.1/8': host bits set" } },
+	{ "agents.d/ci.ini", "[network]\napprove = 10.0.0.0/8\n", 0,
+	  { "agents.d/ci.ini:2: bad connect '10.0.0.0/8': write 'CIDR PORTS', e.g. "
+	    "'10.0.0.0/8 443'" } },
+	{ "agents.d/ci.ini", "[approval]\napprovers = alice-is-nobody-here, @no-such-group\n", 0,
+	  { "agents.d/ci.ini:2: unknown user 'alice-is-nobody-here' in approvers",
+	    "agents.d/ci.ini:2: unknown group 'no-such-group' in approvers" } },
+	{ "agents.d/ci.ini", "[approval]\ntimeout = 31d\n", 0,
+	  { "agents.d/ci.ini:2: bad timeout '31d': a duration such as '90s', '5m' or '1h', "
+	    "1 s to 30 days" } },
+	{ "agents.d/ci.ini", "[approval]\nself_approve = sometimes\n", 0,
+	  { "agents.d/ci.ini:2: bad boolean 'sometimes' for 'self_approve': use yes, no, "
+	    "true, false, 1 or 0" } },
+	{ "agents.d/ci.ini", "[approval]\non_timeout = allow\non_timeout = deny\n", 0,
+	  { "agents.d/ci.ini:3: duplicate key 'on_timeout' in [approval] (first on line 2)" } },
+	{ "pinfoldd.conf", "[daemon]\napproval_command = notify.sh\n", 0,
+	  { "pinfoldd.conf:2: bad approval_command: 'notify.sh' is not an absolute path" } },
 	{ "agents.d/ci.ini", "[network]\nunix = run/x.sock\n", 0,
 	  { "agents.d/ci.ini:2: bad unix socket 'run/x.sock': an absolute path without "
 	    "'//', '.', '..' or a trailing '/'" } },
@@ -495,6 +523,169 @@ static void test_good_snippets(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* --- approval --- */
+
+static void test_duration_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		uint64_t ms;
+	} rows[] = {
+		{ "90", 0, 90000 }, { "90s", 0, 90000 }, { "5m", 0, 300000 },
+		{ "2h", 0, 7200000 }, { "30d", 0, 2592000000ull }, { "31d", -1, 0 },
+		{ "0", -1, 0 }, { "0s", -1, 0 }, { "", -1, 0 }, { "m", -1, 0 },
+		{ "-5m", -1, 0 }, { "5 m", -1, 0 }, { "1.5h", -1, 0 }, { "5ms", -1, 0 },
+		{ "99999999999999999999", -1, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t ms = 0;
+		int rc = duration_parse(rows[i].text, &ms);
+
+		if (rc != rows[i].rc || (rc == 0 && ms != rows[i].ms))
+			fail_msg("duration '%s': rc %d, %llu ms", rows[i].text, rc,
+				 (unsigned long long)ms);
+	}
+}
+
+static const char approve_agent[] =
+	"[exec]\n"
+	"allow = /usr/bin/git\n"
+	"approve = /usr/bin/curl\n"
+	"approve = ${workspace}/deploy.sh timeout=30s on_timeout=allow\n"
+	"[network]\n"
+	"connect = 10.0.0.0/8 443\n"
+	"approve = 0.0.0.0/0 443 timeout=2m\n"
+	"approve = 192.168.0.0/16 80,8080\n"
+	"[approval]\n"
+	"approvers = 4242, @0\n"
+	"approvers = 1001\n"
+	"self_approve = yes\n"
+	"timeout = 10m\n";
+
+static void test_approve_rules(void **state)
+{
+	static const uint8_t v4[12] = { [10] = 0xff, [11] = 0xff };
+	const struct approve_rule *curl, *deploy, *any, *lan;
+	uint8_t addr[16];
+	char dir[PATH_MAX];
+	struct policy *p = NULL;
+	struct diag d = { 0 };
+	const struct agent *a;
+	gid_t wheel = 0, other = 7;
+
+	(void)state;
+	new_config_dir(dir);
+	write_at(dir, "agents.d/ci.ini", approve_agent, 0);
+	assert_int_equal(policy_load(dir, &p, &d), 0);
+	a = policy_agent(p, "ci");
+	assert_non_null(a);
+	assert_int_equal(a->napproves, 4);
+	/* Exec approve grants are path grants too: Landlock must let the
+	 * program run once it is approved. */
+	assert_int_equal(a->npaths, 3);
+	assert_int_equal(a->paths[1].access, ACC_EXEC);
+	curl = agent_approve_rule(a, a->paths[1].rule);
+	deploy = agent_approve_rule(a, a->paths[2].rule);
+	assert_non_null(curl);
+	assert_non_null(deploy);
+	assert_string_equal(curl->pattern, "/usr/bin/curl");
+	assert_string_equal(deploy->pattern, "${workspace}/deploy.sh");
+	assert_string_equal(policy_rule(p, deploy->rule)->text,
+			    "approve = ${workspace}/deploy.sh timeout=30s on_timeout=allow");
+	assert_null(agent_approve_rule(a, a->paths[0].rule));
+	assert_int_equal(approve_timeout_ms(a, curl), 600000);
+	assert_false(approve_timeout_allows(a, curl));
+	assert_int_equal(approve_timeout_ms(a, deploy), 30000);
+	assert_true(approve_timeout_allows(a, deploy));
+
+	memcpy(addr, v4, 12);
+	inet_pton(AF_INET, "8.8.8.8", addr + 12);
+	any = agent_approve_connect(a, addr, 443);
+	assert_non_null(any);
+	assert_int_equal(approve_timeout_ms(a, any), 120000);
+	assert_null(agent_approve_connect(a, addr, 80));
+	inet_pton(AF_INET, "192.168.1.1", addr + 12);
+	lan = agent_approve_connect(a, addr, 8080);
+	assert_non_null(lan);
+	assert_ptr_not_equal(lan, any);
+	assert_ptr_equal(agent_approve_connect(a, addr, 443), any);
+	/* Approve grants are not connect grants. */
+	assert_false(agent_check_connect(a, addr, 8080, NULL));
+
+	assert_true(a->approval.self_approve);
+	assert_true(approval_names(a, 4242, &other, 1));
+	assert_true(approval_names(a, 1001, NULL, 0));
+	assert_true(approval_names(a, 5000, &wheel, 1));
+	assert_false(approval_names(a, 5000, &other, 1));
+	policy_free(p);
+	remove_tree(dir);
+}
+
+static void test_approval_defaults(void **state)
+{
+	char dir[PATH_MAX];
+	struct policy *p = NULL;
+	struct diag d = { 0 };
+	const struct agent *a;
+
+	(void)state;
+	new_config_dir(dir);
+	write_at(dir, "agents.d/ci.ini", "[exec]\napprove = /usr/bin/curl\n", 0);
+	write_at(dir, "pinfoldd.conf", "[daemon]\napproval_command = /usr/local/bin/page\n", 0);
+	assert_int_equal(policy_load(dir, &p, &d), 0);
+	a = policy_agent(p, "ci");
+	assert_int_equal(approve_timeout_ms(a, &a->approves[0]), 5 * 60 * 1000);
+	assert_false(approve_timeout_allows(a, &a->approves[0]));
+	assert_false(a->approval.self_approve);
+	assert_false(approval_names(a, 0, NULL, 0));
+	assert_string_equal(p->conf.approval_command, "/usr/local/bin/page");
+	policy_free(p);
+	remove_tree(dir);
+}
+
+/* A role's approve rules and approvers reach every agent that holds it,
+ * inherited roles included, with the role's condition joined to them. */
+static void test_approve_roles(void **state)
+{
+	static const uint8_t v4[12] = { [10] = 0xff, [11] = 0xff };
+	char dir[PATH_MAX];
+	struct policy *p = NULL;
+	struct diag d = { 0 };
+	const struct agent *a;
+	uint8_t addr[16];
+
+	(void)state;
+	new_config_dir(dir);
+	write_at(dir, "roles.d/fetcher.ini",
+		 "[role]\ninherit = paged\n[exec]\napprove = /usr/bin/curl timeout=1m\n"
+		 "[network]\napprove = 0.0.0.0/0 443\n", 0);
+	write_at(dir, "roles.d/paged.ini", "[approval]\napprovers = 777\n", 0);
+	write_at(dir, "agents.d/ci.ini",
+		 "[agent]\nroles = fetcher\n[approval]\napprovers = 4242\ntimeout = 2m\n", 0);
+	assert_int_equal(policy_load(dir, &p, &d), 0);
+	for (size_t i = 0; i < d.n; i++)
+		print_message("  %s\n", d.msgs[i]);
+	a = policy_agent(p, "ci");
+	assert_non_null(a);
+	assert_int_equal(a->napproves, 2);
+	assert_int_equal(a->npaths, 1);
+	assert_non_null(agent_approve_rule(a, a->paths[0].rule));
+	assert_string_equal(policy_rule(p, a->paths[0].rule)->file, "roles.d/fetcher.ini");
+	assert_int_equal(approve_timeout_ms(a, agent_approve_rule(a, a->paths[0].rule)), 60000);
+	memcpy(addr, v4, 12);
+	inet_pton(AF_INET, "1.1.1.1", addr + 12);
+	assert_non_null(agent_approve_connect(a, addr, 443));
+	assert_int_equal(approve_timeout_ms(a, agent_approve_connect(a, addr, 443)), 120000);
+	assert_true(approval_names(a, 4242, NULL, 0));
+	assert_true(approval_names(a, 777, NULL, 0));
+	assert_false(approval_names(a, 778, NULL, 0));
+	policy_free(p);
+	remove_tree(dir);
+}
+
 static void test_missing_config_dir(void **state)
 {
 	struct policy *p = NULL;
@@ -718,6 +909,11 @@ static void test_examples_load_clean(void **state)
 	assert_non_null(policy_agent(p, "demo"));
 	assert_non_null(policy_agent(p, "build"));
 	assert_int_equal(policy_agent(p, "build")->nnets, 0);
+	assert_non_null(policy_agent(p, "fetch"));
+	assert_int_equal(policy_agent(p, "fetch")->napproves, 3);
+	assert_string_equal(policy_agent(p, "fetch")->approves[0].pattern, "/usr/bin/curl");
+	assert_int_equal(approve_timeout_ms(policy_agent(p, "fetch"),
+					    &policy_agent(p, "fetch")->approves[0]), 600000);
 	assert_int_equal(p->conf.uid_lo, DEFAULT_UID_LO);
 	assert_int_equal(strlen(p->hash_hex), 64);
 	policy_free(p);
@@ -840,6 +1036,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_snippets),
 		cmocka_unit_test(test_good_snippets),
+		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_approve_rules),
+		cmocka_unit_test(test_approval_defaults),
+		cmocka_unit_test(test_approve_roles),
 		cmocka_unit_test(test_missing_config_dir),
 		cmocka_unit_test(test_empty_config_dir),
 		cmocka_unit_test(test_fixture_good),
