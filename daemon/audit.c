@@ -20,37 +20,13 @@ int64_t audit_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* RFC 3339 in UTC with microseconds. The date and time of day change once
- * a second, so they are formatted once a second, not once a record. */
-static void format_time(int64_t ns, char buf[32])
-{
-	static time_t cached_sec = -1;
-	static char cached[24];
-	time_t sec = ns / 1000000000;
-	long us = (long)(ns % 1000000000) / 1000;
-
-	if (sec != cached_sec) {
-		struct tm tm;
-
-		gmtime_r(&sec, &tm);
-		strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
-		cached_sec = sec;
-	}
-	memcpy(buf, cached, 19);
-	buf[19] = '.';
-	for (int i = 25; i >= 20; i--, us /= 10)
-		buf[i] = (char)('0' + us % 10);
-	buf[26] = 'Z';
-	buf[27] = 0;
-}
-
 json_t *audit_base(struct daemon *d, const char *type)
 {
 	json_t *rec = json_object();
 	char t[32];
 
 	(void)d;
-	format_time(audit_now_ns(), t);
+	chain_format_time(audit_now_ns(), t);
 	json_object_set_new_nocheck(rec, "time", json_string(t));
 	json_object_set_nocheck(rec, "type", audit_const(type));
 	return rec;
