@@ -361,3 +361,16 @@ int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t
 	*deduped = sum[STAT_DEDUPED];
 	return 0;
 }
+
+int bpf_read_drops(struct daemon *d, uint64_t *per_cpu, int max)
+{
+	uint32_t k = STAT_DROPPED;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0 || ncpu > max)
+		return -EINVAL;
+	if (bpf_map__lookup_elem(d->skel->maps.stats, &k, sizeof(k), per_cpu,
+				 sizeof(uint64_t) * ncpu, 0))
+		return -errno;
+	return ncpu;
+}

@@ -300,6 +300,15 @@ struct verify_opts {
 int chain_verify(const char *path, const struct verify_opts *o, struct verify_result *r);
 
 /*
+ * Call fn with each complete line of the log at path (a directory: every
+ * segment in order), without verifying anything: for review after
+ * chain_verify. fn returns 0 to go on. Returns 0, fn's non-zero value, or
+ * -1 with r->reason set when a file cannot be read.
+ */
+int chain_each_record(const char *path, int (*fn)(void *ctx, const char *line, size_t len),
+		      void *ctx, struct verify_result *r);
+
+/*
  * Verify the chain at path: a chain file, or a directory holding one.
  * Returns r->status. bad_seq is the sequence number expected where the
  * first check failed: a modified record k shows as record k + 1, whose

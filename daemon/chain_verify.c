@@ -1159,3 +1159,54 @@ int chain_verify_fd(int fd, const char *name, struct verify_result *r)
 	unmap(&m);
 	return r->status;
 }
+
+int chain_each_record(const char *path, int (*fn)(void *ctx, const char *line, size_t len),
+		      void *ctx, struct verify_result *r)
+{
+	struct stat st;
+	char **names = NULL, *dir = strdup(path), *base = NULL;
+	size_t n = 0;
+	int dfd = -1, rc = 0;
+
+	result_reset(r);
+	if (!dir || stat(path, &st) < 0) {
+		result_set(r, VERIFY_IO, "%s: %s", path, dir ? strerror(errno) : "out of memory");
+		free(dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		base = strrchr(dir, '/');
+		names = calloc(1, sizeof(*names));
+		if (names)
+			names[n++] = strdup(base ? base + 1 : dir);
+		if (base)
+			*base = 0;
+	}
+	dfd = open(base ? (*dir ? dir : "/") : S_ISDIR(st.st_mode) ? dir : ".",
+		   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || (S_ISDIR(st.st_mode) && segments_find(dfd, dir, &names, &n, r) < 0))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct mapped m;
+		size_t pos = 0;
+
+		if (map_at(dfd, dir, names[i], &m, r, false) < 0) {
+			rc = -1;
+			break;
+		}
+		while (rc == 0 && pos < m.len) {
+			const char *nl = memchr(m.buf + pos, '\n', m.len - pos);
+
+			if (!nl)
+				break;
+			rc = fn(ctx, m.buf + pos, (size_t)(nl - (m.buf + pos)));
+			pos = (size_t)(nl - m.buf) + 1;
+		}
+		unmap(&m);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	names_free(names, n);
+	free(dir);
+	return rc;
+}

@@ -95,7 +95,7 @@ static struct policy *load_policy(struct daemon *d)
 	return p;
 }
 
-static void record_policy(struct daemon *d, const char *type, const char *why)
+static json_t *policy_record(struct daemon *d, const char *type, const char *why)
 {
 	json_t *rec = audit_base(d, type);
 
@@ -105,7 +105,17 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 	json_object_set_new(rec, "agents", json_integer(d->policy ? (json_int_t)d->policy->nagents : 0));
 	if (why)
 		json_object_set_new(rec, "reason", json_string(why));
-	audit_record(d, rec);
+	return rec;
+}
+
+static void record_policy(struct daemon *d, const char *type, const char *why)
+{
+	audit_record(d, policy_record(d, type, why));
+}
+
+static int record_policy_durable(struct daemon *d, const char *type, const char *why)
+{
+	return audit_record_durable(d, policy_record(d, type, why));
 }
 
 /* A configuration with any error is rejected whole; the one in force
@@ -135,10 +145,22 @@ static void reload(struct daemon *d)
 		s->agent_id = a ? a->id : 0;
 		bpf_session_add(d, s->cgroup_id, s->id, s->agent_id);
 	}
+	/* Acknowledged (logged, kept) only once its record is durable. */
+	if (record_policy_durable(d, "policy-load", "reload") < 0) {
+		d->policy = old;
+		bpf_load_net_rules(d, old);
+		for (struct session *s = d->sessions; s; s = s->next) {
+			const struct agent *a = policy_agent(old, s->agent);
+
+			s->agent_id = a ? a->id : 0;
+			bpf_session_add(d, s->cgroup_id, s->id, s->agent_id);
+		}
+		policy_free(p);
+		log_error("configuration not reloaded: its policy-load record is not durable");
+		return;
+	}
 	policy_free(old);
 	audit_policy_cache(d);
-	record_policy(d, "policy-load", "reload");
-	audit_flush(d, true);
 	log_info("configuration reloaded, policy %.12s", p->hash_hex);
 }
 
@@ -175,8 +197,7 @@ static void record_recovery(struct daemon *d)
 	struct chain_recovery q;
 	json_t *rec;
 
-	if (chain_recovery(d->chain, &q))
-		return;
+	for (int i = 0; chain_recovery_at(d->chain, i, &q) == 0; i++) {
 	log_warn("'%s': a torn last record (%llu bytes at offset %llu) was moved to '%s'",
 		 chain_path(d->chain), (unsigned long long)q.length,
 		 (unsigned long long)q.offset, q.quarantine);
@@ -185,6 +206,24 @@ static void record_recovery(struct daemon *d)
 	json_object_set_new(rec, "length", json_integer((json_int_t)q.length));
 	json_object_set_new(rec, "sha256", json_string(q.sha256));
 	json_object_set_new(rec, "quarantine", json_string(q.quarantine));
+	json_object_set_new(rec, "file", json_string(q.file));
+	audit_record(d, rec);
+	}
+}
+
+/* The time no daemon was recording, from the previous one's last record to
+ * now: whatever agents did then is not in the chain, and this says so. */
+static void record_downtime(struct daemon *d, json_t *prev)
+{
+	json_t *rec = audit_base(d, "loss");
+	char now[32];
+
+	chain_format_time(audit_now_ns(), now);
+	json_object_set_new(rec, "reason", json_string("daemon not running: events of the "
+						       "window are not recorded"));
+	json_object_set(rec, "from", json_object_get(prev, "time"));
+	json_object_set_new(rec, "until", json_string(now));
+	json_object_set(rec, "clean_stop", json_object_get(prev, "clean_stop"));
 	audit_record(d, rec);
 }
 
@@ -201,10 +240,13 @@ static void record_start(struct daemon *d)
 		if (!json_is_true(json_object_get(prev, "clean_stop")))
 			log_warn("the previous daemon did not stop cleanly: its last record is "
 				 "seq %lld", (long long)json_integer_value(json_object_get(prev, "seq")));
-		json_object_set_new(rec, "previous", prev);
+		json_object_set_new(rec, "previous", json_incref(prev));
 	}
 	audit_record(d, rec);
 	record_recovery(d);
+	if (prev)
+		record_downtime(d, prev);
+	json_decref(prev);
 	record_policy(d, "policy-load", "start");
 	audit_flush(d, true);
 }
@@ -327,8 +369,9 @@ static void run(struct daemon *d)
 			cgroup_sweep(d, false);
 			last_sweep = now;
 		}
-		if (d->chain_dirty)
+		if (d->chain_dirty || d->write_failing)
 			audit_flush(d, now - last_sync >= interval);
+		audit_tick(d);
 		if (now - last_sync >= interval)
 			last_sync = now;
 		session_tick(d);
@@ -352,8 +395,7 @@ static void shutdown_daemon(struct daemon *d)
 	rec = audit_base(d, "daemon-stop");
 	json_object_set_new(rec, "pid", json_integer(getpid()));
 	audit_record(d, rec);
-	chain_close(d->chain);
-	d->chain = NULL;
+	audit_close(d);
 	bpf_teardown(d);
 	cgroup_teardown_root(d);
 	unlink(d->socket_path);
@@ -372,7 +414,7 @@ int main(int argc, char **argv)
 		if (d.cgroot_fd >= 0)
 			cgroup_teardown_root(&d);
 		if (d.chain)
-			chain_close(d.chain);
+			audit_close(&d);
 		return 1;
 	}
 	run(&d);

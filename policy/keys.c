@@ -288,6 +288,13 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 static const struct key_def daemon_keys[] = {
 	{ "daemon", "agent_uids", false, 0, key_agent_uids },
 	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval },
+	{ "daemon", "checkpoint_records", false, 0, key_checkpoint_records },
+	{ "daemon", "checkpoint_interval_s", false, 0, key_checkpoint_interval },
+	{ "daemon", "segment_size", false, 0, key_segment_size },
+	{ "daemon", "retain_segments", false, 0, key_retain_segments },
+	{ "daemon", "anchor_command", false, 0, key_anchor_command },
+	{ "daemon", "anchor_file", false, 0, key_anchor_file },
+	{ "daemon", "on_write_error", false, 0, key_on_write_error },
 };
 
 static const struct key_def agent_keys[] = {

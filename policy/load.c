@@ -409,6 +409,7 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.uid_lo = 61184;
 	l.p->conf.uid_hi = 61439;
 	l.p->conf.fsync_interval_ms = 10;
+	audit_conf_defaults(&l.p->conf.audit);
 	load_all(&l, config_dir);
 	if (!l.nerr && !l.oom)
 		check_net_tables(&l);
@@ -457,6 +458,7 @@ void policy_free(struct policy *p)
 		free(p->rules[i].text);
 	}
 	free(p->rules);
+	audit_conf_free(&p->conf.audit);
 	free(p);
 }
 

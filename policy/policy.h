@@ -95,10 +95,29 @@ struct agent {
 	size_t nunix;
 };
 
+/* What pinfoldd does when the audit log cannot be written. */
+enum write_error_action {
+	WRITE_ERROR_FREEZE = 0,	/* freeze every agent session until writes work */
+	WRITE_ERROR_DENY,	/* refuse new sessions; running ones go on */
+	WRITE_ERROR_COUNT,	/* go on, and count the records lost */
+};
+
+/* pinfoldd.conf [daemon], the audit log's keys (policy/keys_audit.c). */
+struct audit_conf {
+	unsigned checkpoint_records;	/* a signed checkpoint at least this often */
+	unsigned checkpoint_interval_s;	/* and this long after a record at most */
+	unsigned long long segment_bytes;	/* a new segment past this size */
+	unsigned retain_segments;	/* closed segments kept; 0 keeps all */
+	char *anchor_command;		/* run with each checkpoint on stdin */
+	char *anchor_file;		/* each checkpoint appended to it */
+	enum write_error_action on_write_error;
+};
+
 /* pinfoldd.conf [daemon] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
 	unsigned fsync_interval_ms;	/* group commit interval */
+	struct audit_conf audit;
 };
 
 struct policy {

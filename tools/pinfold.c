@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		"  status             what pinfoldd enforces, its sessions and counters\n"
 		"  policy check|explain|show [--config-dir DIR] ...\n"
 		"                     check a configuration, explain a decision, show grants\n"
+		"  audit pubkey [--state-dir DIR]\n"
+		"                     the public key that verifies the audit log's checkpoints\n"
 		"exit status: that of CMD for run; %d when pinfold itself fails\n",
 		EXIT_PINFOLD);
 }
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
 		return cmd_status(&c, argc, argv);
 	if (!strcmp(argv[0], "policy"))
 		return cmd_policy(&c, argc, argv);
+	if (!strcmp(argv[0], "audit"))
+		return cmd_audit(&c, argc, argv);
 	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return 2;

@@ -15,6 +15,7 @@ struct cli {
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
 
 /* Connects to pinfoldd, or prints why not and returns -1. */
 int cli_connect(const struct cli *c);
