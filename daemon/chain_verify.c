@@ -78,6 +78,9 @@ struct share {
 struct mark {
 	struct chain_checkpoint cp;
 	bool anchor;
+	bool not_signed;	/* no signature of the key given: judged once the
+				 * genesis says whether the key is the log's */
+	char why[160];
 };
 
 struct walk {
@@ -533,6 +536,11 @@ static bool marks_check(struct walk *v)
 
 		if (m->cp.size - 1 < v->expect)
 			continue; /* of records before the first one kept */
+		if (m->not_signed) {
+			tampered(v, KIND_FORGED, "checkpoint at tree size %" PRIu64 ": %s (forged "
+				 "checkpoint)", m->cp.size, m->why);
+			return false;
+		}
 		if (v->r->genesis && strcmp(m->cp.origin, v->r->origin)) {
 			if (m->anchor) {
 				result_set(v->r, VERIFY_IO, "anchor at tree size %" PRIu64 " is of "
@@ -835,6 +843,7 @@ static bool marks_add(struct walk *v, const struct chain_checkpoint *cp, bool an
 			return false;
 		v->capmarks = cap;
 	}
+	memset(&v->marks[v->nmarks], 0, sizeof(v->marks[0]));
 	v->marks[v->nmarks].cp = *cp;
 	v->marks[v->nmarks++].anchor = anchor;
 	return true;
@@ -868,17 +877,21 @@ static bool checkpoints_load(struct walk *v, const char *buf, size_t len)
 		if (!note)
 			snprintf(why, sizeof(why), "not a line {\"note\": ...}");
 		json_decref(obj);
-		if (verdict == NOTE_OK || verdict == NOTE_UNCHECKED) {
+		if (verdict == NOTE_OK || verdict == NOTE_UNCHECKED || verdict == NOTE_NOT_SIGNED) {
 			if (!marks_add(v, &cp, false)) {
 				result_set(v->r, VERIFY_IO, "out of memory");
 				v->failed = true;
+			} else if (verdict == NOTE_NOT_SIGNED) {
+				v->marks[v->nmarks - 1].not_signed = true;
+				snprintf(v->marks[v->nmarks - 1].why, sizeof(v->marks[0].why), "%s",
+					 why);
 			}
 		} else if (verdict == NOTE_MALFORMED) {
 			v->expect = 0;
 			tampered(v, KIND_MALFORMED, "%s:%zu: %s", CHAIN_CHECKPOINTS, lineno, why);
 		} else {
 			v->expect = cp.size ? cp.size - 1 : 0;
-			tampered(v, verdict == NOTE_NOT_SIGNED ? KIND_WRONG_KEY : KIND_FORGED,
+			tampered(v, KIND_FORGED,
 				 "%s:%zu: checkpoint at tree size %" PRIu64 ": %s%s",
 				 CHAIN_CHECKPOINTS, lineno, cp.size, why,
 				 verdict == NOTE_BAD_SIGNATURE ? " (forged checkpoint)" : "");
