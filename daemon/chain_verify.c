@@ -178,26 +178,27 @@ const char *verify_kind_name(enum verify_kind k)
 
 /* ---- digesting lines ----------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* Lowercase hex digits to their values plus one; 0 for anything else. */
+static const uint8_t hex_values[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
-/* Lowercase hex only: the writer emits nothing else. */
+/* Lowercase hex only: the writer emits nothing else. Without branches,
+ * since hash digits are random and would defeat the predictor. */
 static bool unhex(const char *s, uint8_t out[CHAIN_HASH_LEN])
 {
-	for (size_t i = 0; i < CHAIN_HASH_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+	const uint8_t *u = (const uint8_t *)s;
+	bool ok = true;
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
+	for (size_t i = 0; i < CHAIN_HASH_LEN; i++) {
+		uint8_t hi = hex_values[u[2 * i]], lo = hex_values[u[2 * i + 1]];
+
+		ok &= hi && lo;
+		out[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 0x0f));
 	}
-	return true;
+	return ok;
 }
 
 static uint8_t type_of(const char *t, size_t n)

@@ -3,7 +3,8 @@
  * The audit log's append rate: decision records like the daemon's, built
  * the way events.c builds them (shared strings for what recurs), appended
  * to a signed log with group commit every fsync_interval_ms (10) and a
- * checkpoint every 10,000 records. Prints records per second and bytes.
+ * checkpoint every 10,000 records. Prints records per second, then the
+ * log's public key ("key NAME+ID+KEY").
  *
  *     bench_append DIR [RECORDS]
  */
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 	t1 = now();
 	printf("%" PRIu64 " records in %.2f s: %.0f records/s\n", n, t1 - t0,
 	       (double)n / (t1 - t0));
+	chain_key_public(key, err, sizeof(err));
+	printf("key %s\n", err);
 	chain_key_free(key);
 	return 0;
 }
