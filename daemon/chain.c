@@ -305,8 +305,9 @@ static int quarantine_tail(struct chain *c, const char *name, int wfd, char *err
 				  name);
 	}
 	close(rfd);
-	snprintf(q->quarantine, sizeof(q->quarantine), "quarantine-%lld-%.*s.bin",
-		 (long long)time(NULL), (int)strcspn(name, "."), name);
+	/* The offset too: two crashes within a second leave two files. */
+	snprintf(q->quarantine, sizeof(q->quarantine), "quarantine-%lld-%lld-%.*s.bin",
+		 (long long)time(NULL), (long long)end, (int)strcspn(name, "."), name);
 	snprintf(q->file, sizeof(q->file), "%s", name);
 	qfd = openat(c->dfd, q->quarantine,
 		     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
