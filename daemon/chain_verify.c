@@ -196,7 +196,7 @@ static bool unhex(const char *s, uint8_t out[CHAIN_HASH_LEN])
 		uint8_t hi = hex_values[u[2 * i]], lo = hex_values[u[2 * i + 1]];
 
 		ok &= hi && lo;
-		out[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 0x0f));
+		out[i] = (uint8_t)((uint8_t)(hi - 1) << 4 | ((uint8_t)(lo - 1) & 0x0f));
 	}
 	return ok;
 }
@@ -775,6 +775,7 @@ static void walk_end(struct walk *v)
 		}
 		from = to;
 	}
+	r->signatures_checked = v->o && v->o->key && r->genesis;
 	if (r->torn_bytes) {
 		r->status = VERIFY_TORN;
 		r->kind = KIND_TORN;
@@ -915,7 +916,8 @@ static bool anchors_load(struct walk *v)
 
 static void marks_sort(struct walk *v)
 {
-	qsort(v->marks, v->nmarks, sizeof(*v->marks), mark_cmp);
+	if (v->nmarks)
+		qsort(v->marks, v->nmarks, sizeof(*v->marks), mark_cmp);
 	v->json_from = 0;
 	if (v->o && v->o->key)
 		for (size_t i = 0; i < v->nmarks; i++)
