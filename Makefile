@@ -17,7 +17,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev \
 	libinih-dev libssl-dev libjansson-dev libcmocka-dev pkg-config make gcc \
-	git python3 dpkg-dev openssl iproute2
+	git python3 dpkg-dev openssl iproute2 tzdata libclang-rt-14-dev
 
 SHARED_SRC := $(wildcard policy/*.c) $(wildcard daemon/chain*.c) \
 	$(wildcard daemon/proto*.c)
@@ -36,7 +36,7 @@ ASAN_OBJ   := $(SHARED_SRC:%.c=$(BUILD)/asan/%.o)
 ASAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 
 .SECONDARY: $(BUILD)/pinfold.bpf.o
-.PHONY: all deps demo check check-long unit unit-asan integration bench install clean
+.PHONY: all deps demo check check-long unit unit-asan integration bench fuzz install clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify
@@ -87,7 +87,7 @@ $(BUILD)/chain-verify: $(VERIFY_OBJ) $(BUILD)/libpinfold.a
 # Unit tests, plain and under AddressSanitizer + UBSan.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpinfold.a $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_EXTRA_$*) $(BUILD)/libpinfold.a $(LDLIBS) -lcmocka
 
 $(BUILD)/asan/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -98,7 +98,31 @@ $(BUILD)/asan/libpinfold.a: $(ASAN_OBJ)
 
 $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/libpinfold.a $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(BUILD)/asan/libpinfold.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(UNIT_EXTRA_$*) $(BUILD)/asan/libpinfold.a \
+		$(LDLIBS) -lcmocka
+
+# The control request test replays the fuzz corpus through the fuzz target.
+UNIT_EXTRA_test_control_request := tests/fuzz/fuzz_control.c
+$(BUILD)/tests/test_control_request $(BUILD)/asan/tests/test_control_request: \
+	tests/fuzz/fuzz_control.c
+
+# libFuzzer on the control request parser, for FUZZ_SECONDS (default 60),
+# from a copy of the corpus so that tests/fuzz/control stays as committed.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz/fuzz_control.c daemon/proto.c daemon/proto_request.c
+
+$(BUILD)/fuzz/fuzz_control: $(FUZZ_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -std=gnu11 $(WARN) -I. -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC) -ljansson
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_control
+	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
+	@cp tests/fuzz/control/* $(BUILD)/fuzz/corpus/
+	@cd $(BUILD)/fuzz && ASAN_OPTIONS=detect_leaks=1 ./fuzz_control \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-print_final_stats=1 -dict=$(CURDIR)/tests/fuzz/control.dict corpus
 
 unit: $(UNIT_BIN)
 	@tests/run-units.sh $(UNIT_BIN)
@@ -111,7 +135,7 @@ unit-asan: $(ASAN_BIN)
 # integration tests and the demo.
 $(BUILD)/probe: tests/integration/probe.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $< -ljansson
 
 # Every byte of a 10,000-record signed log flipped in turn, not a sample.
 check-long: $(BUILD)/tests/test_audit_log

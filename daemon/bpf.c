@@ -9,6 +9,7 @@
  * daemon replaces the programs, and a clean stop detaches them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,62 @@ int bpf_load_net_rules(struct daemon *d, const struct policy *p)
 			}
 		}
 		free(t);
+	}
+	return 0;
+}
+
+/* Delete every key of map whose agent_id field is id. Keys are collected
+ * first: deleting while walking would restart the walk. */
+static void delete_keys_of(struct bpf_map *m, size_t key_size, size_t id_off, uint32_t id)
+{
+	char k[sizeof(struct unix_key)], next[sizeof(struct unix_key)];
+	char (*found)[sizeof(struct unix_key)] = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (!bpf_map__get_next_key(m, prev, next, key_size)) {
+		memcpy(k, next, key_size);
+		prev = k;
+		if (memcmp(k + id_off, &id, sizeof(id)))
+			continue;
+		if (n == cap) {
+			void *g = realloc(found, (cap = cap ? cap * 2 : 16) * sizeof(*found));
+
+			if (!g)
+				break;
+			found = g;
+		}
+		memcpy(found[n++], k, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map__delete_elem(m, found[i], key_size, 0);
+	free(found);
+}
+
+int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
+		    const struct unix_grant *const *u, size_t nu)
+{
+	struct bpf_map *m = d->skel->maps.net_rules;
+
+	delete_keys_of(m, sizeof(struct net_key), offsetof(struct net_key, agent_id), net_id);
+	delete_keys_of(d->skel->maps.unix_rules, sizeof(struct unix_key),
+		       offsetof(struct unix_key, agent_id), net_id);
+	for (int j = 0; j < n; j++) {
+		struct net_key k = { .prefixlen = 32 + t[j].prefix, .agent_id = net_id };
+
+		memcpy(k.addr, t[j].addr, 16);
+		if (bpf_map__update_elem(m, &k, sizeof(k), &t[j].value, sizeof(t[j].value),
+					 BPF_ANY))
+			return -errno;
+	}
+	for (size_t j = 0; j < nu; j++) {
+		struct unix_key k = { .agent_id = net_id };
+		__u32 rule = u[j]->rule;
+
+		strncpy(k.path, u[j]->path, sizeof(k.path) - 1);
+		if (bpf_map__update_elem(d->skel->maps.unix_rules, &k, sizeof(k), &rule,
+					 sizeof(rule), BPF_ANY))
+			return -errno;
 	}
 	return 0;
 }

@@ -203,6 +203,11 @@ int cgroup_kill(const char *path)
 	return write_file(path, "cgroup.kill", "1");
 }
 
+int cgroup_freeze(const char *path, bool frozen)
+{
+	return write_file(path, "cgroup.freeze", frozen ? "1" : "0");
+}
+
 int cgroup_remove(const char *path)
 {
 	char agent_dir[4400], *slash;

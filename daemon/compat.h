@@ -51,4 +51,9 @@ struct pf_landlock_ruleset_attr {
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
+/* Linux 6.5: a pidfd of the process that connected a unix socket. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
 #endif

@@ -1,35 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The control socket: "run" starts a session for the connected client,
- * "signal" forwards a signal to it, "status" reports what is enforced.
+ * The control socket: connections, their limits, and the verbs.
  *
- * Who is asking comes from SO_PEERCRED, never from the message. Only root
- * may call any verb until dispatcher bounds exist: an agent's own
- * processes run as unprivileged uids and are always refused.
+ * Every message is checked for its shape (proto_request.c) and its
+ * caller's right to the verb (control_peer.c) before anything acts on it.
+ * A client can hold only so many connections, is closed when it stays
+ * silent or stops reading its replies, and a full descriptor table sheds
+ * new connections instead of spinning; so a hostile client costs others
+ * nothing but a share of the loop. Refusals and drops are recorded, at
+ * most NOTES_PER_SECOND a second, with a count of those left out.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "daemon/pinfoldd.h"
-#include "daemon/proto.h"
+#include "daemon/control.h"
 
 #define CLIENTS_MAX 1024
+#define NOTES_PER_SECOND 20
+#define NOFILE_WANTED 65536
 
 struct client {
 	int fd;
-	struct ucred cred;
+	struct peer peer;
 	struct session *session;
+	int64_t last_ms;	/* last message, or the connect */
+	bool broken;		/* a reply could not be sent */
 };
 
 static struct client clients[CLIENTS_MAX];
+static int reserve_fd = -1;	/* given up to shed a connection at EMFILE */
+
+static struct {
+	int64_t second;
+	unsigned n;
+	uint64_t suppressed;
+} notes;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Room for every client and session descriptor; the limit systemd or the
+ * shell gave is often 1024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= NOFILE_WANTED)
+		return;
+	rl.rlim_cur = rl.rlim_max < NOFILE_WANTED ? rl.rlim_max : NOFILE_WANTED;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the open file limit to %llu: %s",
+			 (unsigned long long)rl.rlim_cur, strerror(errno));
+}
 
 int control_listen(struct daemon *d)
 {
@@ -50,12 +88,15 @@ int control_listen(struct daemon *d)
 		if (mkdir(dir, 0755) && errno != EEXIST)
 			log_warn("cannot create '%s': %s", dir, strerror(errno));
 	}
+	raise_nofile();
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	unlink(d->socket_path);
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 128)) {
+	/* 0666: anyone may connect; each verb is authorised on its own. */
+	old = umask(0111);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, SOMAXCONN)) {
 		int r = -errno;
 
 		umask(old);
@@ -78,34 +119,49 @@ static struct client *client_by_fd(int fd)
 	return NULL;
 }
 
-void control_accept(struct daemon *d)
+/* A refusal or a dropped connection, as a chain record. */
+static void note(struct daemon *d, struct peer *p, const char *type, const char *verb,
+		 const char *reason)
 {
-	for (;;) {
-		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		socklen_t len = sizeof(struct ucred);
-		struct client *c;
+	int64_t second = now_ms() / 1000;
+	json_t *rec;
 
-		if (fd < 0)
-			return;
-		c = client_by_fd(-1);
-		if (!c) {
-			log_warn("refusing a control connection: %d clients already", CLIENTS_MAX);
-			close(fd);
-			continue;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len)) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->session = NULL;
-		epoll_add(d, fd, TAG_CLIENT, EPOLLIN | EPOLLRDHUP);
+	if (second != notes.second) {
+		notes.second = second;
+		notes.n = 0;
 	}
+	if (++notes.n > NOTES_PER_SECOND) {
+		notes.suppressed++;
+		return;
+	}
+	log_info("control: uid %u pid %d%s%s: %s", (unsigned)p->cred.uid, (int)p->cred.pid,
+		 verb ? ", verb " : "", verb ? verb : "", reason);
+	rec = audit_base(d, type);
+	json_object_set_new(rec, "uid", json_integer(p->cred.uid));
+	json_object_set_new(rec, "gid", json_integer(p->cred.gid));
+	json_object_set_new(rec, "pid", json_integer(p->cred.pid));
+	if (*peer_user(p))
+		json_object_set_new(rec, "user", json_string(p->user));
+	if (verb)
+		json_object_set_new(rec, "verb", json_string(verb));
+	json_object_set_new(rec, "reason", json_string(reason));
+	if (notes.suppressed) {
+		json_object_set_new(rec, "suppressed", json_integer((json_int_t)notes.suppressed));
+		notes.suppressed = 0;
+	}
+	audit_record(d, rec);
 }
 
-static void reply_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void client_send(struct client *c, json_t *m, const int *fds, int nfds)
+{
+	if (!m || proto_send(c->fd, m, fds, nfds))
+		c->broken = true;
+}
 
-static void reply_error(int fd, const char *fmt, ...)
+static void reply_error(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void reply_error(struct client *c, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
@@ -115,8 +171,7 @@ static void reply_error(int fd, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	m = json_pack("{s:b,s:s}", "ok", 0, "error", buf);
-	if (m)
-		proto_send(fd, m, NULL, 0);
+	client_send(c, m, NULL, 0);
 	json_decref(m);
 }
 
@@ -130,73 +185,138 @@ static void client_close(struct daemon *d, struct client *c)
 	c->session = NULL;
 }
 
-/* Strings of a JSON array, NULL-terminated; NULL if any member is not a
- * string. The strings belong to the array. */
-static char **string_array(json_t *a, size_t max)
+/* The descriptor table is full: take the oldest waiting connection with
+ * the reserve descriptor and close it, so that the listening socket does
+ * not stay readable and spin the loop. */
+static void shed_connection(struct daemon *d)
 {
-	size_t n = json_array_size(a);
-	char **v;
+	static struct peer nobody = { .cred = { .uid = (uid_t)-1, .gid = (gid_t)-1 },
+				      .user_known = true };
+	int fd;
 
-	if (!json_is_array(a) || n > max)
-		return NULL;
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = (char *)json_string_value(json_array_get(a, i));
-		if (!v[i]) {
-			free(v);
-			return NULL;
-		}
+	if (reserve_fd < 0)
+		return;
+	close(reserve_fd);
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	note(d, &nobody, "control-dropped", NULL, "no descriptor left for a new connection");
+}
+
+static unsigned connections_of(uid_t uid)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		n += clients[i].fd >= 0 && clients[i].peer.cred.uid == uid;
+	return n;
+}
+
+static void client_add(struct daemon *d, int fd)
+{
+	struct client *c = client_by_fd(-1), tmp = { .fd = fd };
+	unsigned limit = d->policy->conf.clients_per_uid;
+	char why[128] = "";
+
+	if (peer_identify(fd, &tmp.peer)) {
+		close(fd);
+		return;
 	}
-	return v;
+	if (!c)
+		snprintf(why, sizeof(why), "%d connections already", CLIENTS_MAX);
+	else if (tmp.peer.cred.uid != 0 && connections_of(tmp.peer.cred.uid) >= limit)
+		snprintf(why, sizeof(why), "uid %u holds %u connections already (clients_per_uid)",
+			 (unsigned)tmp.peer.cred.uid, limit);
+	if (*why) {
+		reply_error(&tmp, "connection refused: %s", why);
+		note(d, &tmp.peer, "control-dropped", NULL, why);
+		close(fd);
+		return;
+	}
+	*c = tmp;
+	c->last_ms = now_ms();
+	if (epoll_add(d, fd, TAG_CLIENT, EPOLLIN | EPOLLRDHUP)) {
+		close(fd);
+		c->fd = -1;
+	}
+}
+
+void control_accept(struct daemon *d)
+{
+	for (;;) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				shed_connection(d);
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		client_add(d, fd);
+	}
 }
 
 static void verb_run(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
 {
 	struct run_request r = { 0 };
+	json_t *argv = json_object_get(m, "argv"), *env = json_object_get(m, "env");
 	struct session *s;
 	char err[512];
 	json_t *ok;
 
 	if (c->session) {
-		reply_error(c->fd, "this connection already runs session %llu",
+		reply_error(c, "this connection already runs session %llu",
 			    (unsigned long long)c->session->id);
 		return;
 	}
-	r.agent = json_string_value(json_object_get(m, "agent"));
-	r.workspace = json_string_value(json_object_get(m, "workspace"));
-	r.argv = string_array(json_object_get(m, "argv"), 4096);
-	r.envp = string_array(json_object_get(m, "env"), 4096);
-	if (!r.agent || !r.argv || !r.argv[0] || nfds != 3) {
-		reply_error(c->fd, "run needs \"agent\", a non-empty \"argv\" and 3 descriptors");
+	if (nfds != 3) {
+		reply_error(c, "run needs 3 descriptors (stdin, stdout, stderr), not %d", nfds);
+		return;
+	}
+	/* The shape was checked: argv and env are arrays of strings. */
+	r.argv = calloc(json_array_size(argv) + 1, sizeof(char *));
+	r.envp = calloc(json_array_size(env) + 1, sizeof(char *));
+	if (!r.argv || !r.envp) {
+		reply_error(c, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < json_array_size(argv); i++)
+		r.argv[i] = (char *)json_string_value(json_array_get(argv, i));
+	for (size_t i = 0; i < json_array_size(env); i++)
+		r.envp[i] = (char *)json_string_value(json_array_get(env, i));
+	r.agent = json_string_value(json_object_get(m, "agent"));
+	r.workspace = json_string_value(json_object_get(m, "workspace"));
 	memcpy(r.fds, fds, sizeof(r.fds));
-	r.dispatcher_uid = c->cred.uid;
-	r.dispatcher_pid = c->cred.pid;
+	r.dispatcher_uid = c->peer.cred.uid;
+	r.dispatcher_gid = c->peer.cred.gid;
+	r.groups = peer_groups(&c->peer, &r.ngroups);
+	r.dispatcher_pid = c->peer.cred.pid;
 	r.client_fd = c->fd;
 
 	s = session_start(d, &r, err, sizeof(err));
 	if (!s) {
-		log_info("run refused for uid %u: %s", (unsigned)c->cred.uid, err);
-		reply_error(c->fd, "%s", err);
+		log_info("run refused for uid %u: %s", (unsigned)c->peer.cred.uid, err);
+		reply_error(c, "%s", err);
 		goto out;
 	}
 	c->session = s;
 	ok = json_pack("{s:b,s:I,s:i,s:i,s:s}", "ok", 1, "session", (json_int_t)s->id, "pid",
 		       s->pid, "uid", s->uid, "workspace", s->workspace);
-	proto_send(c->fd, ok, NULL, 0);
+	client_send(c, ok, NULL, 0);
 	json_decref(ok);
 out:
 	free(r.argv);
 	free(r.envp);
 }
 
-static void verb_signal(struct daemon *d, struct client *c, json_t *m)
+static void verb_signal(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
 {
 	json_int_t sig = json_integer_value(json_object_get(m, "signal"));
 
+	(void)fds;
+	(void)nfds;
 	if (c->session)
 		session_signal(d, c->session, (int)sig);
 }
@@ -211,11 +331,14 @@ static json_t *layers_json(struct daemon *d)
 			 "observation", d->skel != NULL, "library_loads", 0);
 }
 
-static void verb_status(struct daemon *d, struct client *c)
+static void verb_status(struct daemon *d, struct client *c, json_t *req, int *fds, int nfds)
 {
 	uint64_t seen = 0, dropped = 0, deduped = 0;
 	json_t *sessions = json_array(), *m;
 
+	(void)req;
+	(void)fds;
+	(void)nfds;
 	for (struct session *s = d->sessions; s; s = s->next)
 		json_array_append_new(sessions,
 				      json_pack("{s:I,s:s,s:i,s:i,s:I,s:I}", "session",
@@ -228,29 +351,63 @@ static void verb_status(struct daemon *d, struct client *c)
 		      "layers", layers_json(d), "sessions", sessions, "events", "seen",
 		      (json_int_t)seen, "dropped", (json_int_t)dropped, "deduplicated",
 		      (json_int_t)deduped);
-	if (m)
-		proto_send(c->fd, m, NULL, 0);
+	client_send(c, m, NULL, 0);
 	json_decref(m);
 }
 
-static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
+static void verb_reload(struct daemon *d, struct client *c, json_t *req, int *fds, int nfds)
 {
-	const char *verb = json_string_value(json_object_get(m, "verb"));
+	const char *user = peer_user(&c->peer);
+	char cause[128];
+	json_t *m;
 
-	if (c->cred.uid != 0) {
-		reply_error(c->fd, "uid %u may not use the control socket", (unsigned)c->cred.uid);
+	(void)req;
+	(void)fds;
+	(void)nfds;
+	snprintf(cause, sizeof(cause), "reload by uid %u%s%s%s", (unsigned)c->peer.cred.uid,
+		 *user ? " (" : "", user, *user ? ")" : "");
+	if (daemon_reload(d, cause)) {
+		reply_error(c, "configuration in '%s' has errors (see pinfoldd's log): the "
+			    "policy in force stays %.12s", d->config_dir, d->policy->hash_hex);
 		return;
 	}
-	if (!verb)
-		reply_error(c->fd, "message has no \"verb\"");
-	else if (!strcmp(verb, "run"))
-		verb_run(d, c, m, fds, nfds);
-	else if (!strcmp(verb, "signal"))
-		verb_signal(d, c, m);
-	else if (!strcmp(verb, "status"))
-		verb_status(d, c);
-	else
-		reply_error(c->fd, "unknown verb '%.64s'", verb);
+	m = json_pack("{s:b,s:s}", "ok", 1, "policy", d->policy->hash_hex);
+	client_send(c, m, NULL, 0);
+	json_decref(m);
+}
+
+static const struct {
+	const char *verb;
+	void (*fn)(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds);
+} handlers[] = {
+	{ "run", verb_run },
+	{ "signal", verb_signal },
+	{ "status", verb_status },
+	{ "reload", verb_reload },
+};
+
+static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
+{
+	const struct proto_verb *v;
+	char err[512];
+
+	v = proto_request_check(m, err, sizeof(err));
+	if (!v) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	if (peer_authorize(d, &c->peer, v, err, sizeof(err))) {
+		note(d, &c->peer, "control-refused", v->name, err);
+		reply_error(c, "%s", err);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		if (!strcmp(handlers[i].verb, v->name)) {
+			handlers[i].fn(d, c, m, fds, nfds);
+			return;
+		}
+	}
+	reply_error(c, "verb '%s' is not served by this pinfoldd", v->name);
 }
 
 void control_client(struct daemon *d, int fd, uint32_t events)
@@ -266,7 +423,11 @@ void control_client(struct daemon *d, int fd, uint32_t events)
 	if (r == -EAGAIN && !(events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
 		return;
 	if (r == -EMSGSIZE || r == -EBADMSG) {
-		reply_error(fd, r == -EMSGSIZE ? "message too large" : "malformed message");
+		const char *why = r == -EMSGSIZE ? "message larger than 64 KiB"
+						 : "message is not a JSON object";
+
+		reply_error(c, "%s: connection closed", why);
+		note(d, &c->peer, "control-dropped", NULL, why);
 		client_close(d, c);
 		return;
 	}
@@ -274,10 +435,42 @@ void control_client(struct daemon *d, int fd, uint32_t events)
 		client_close(d, c);
 		return;
 	}
+	c->last_ms = now_ms();
 	dispatch(d, c, m, fds, nfds);
 	json_decref(m);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
+	if (c->broken && c->fd >= 0) {
+		note(d, &c->peer, "control-dropped", NULL, "client does not read its replies");
+		client_close(d, c);
+	}
+}
+
+void control_tick(struct daemon *d)
+{
+	int64_t now = now_ms(), idle = (int64_t)d->policy->conf.idle_timeout_s * 1000;
+	static struct peer nobody = { .cred = { .uid = (uid_t)-1, .gid = (gid_t)-1 },
+				      .user_known = true };
+	static int64_t last;
+
+	if (now - last < 250)
+		return;
+	last = now;
+
+	for (int i = 0; i < CLIENTS_MAX; i++) {
+		struct client *c = &clients[i];
+		char why[64];
+
+		if (c->fd < 0 || c->session || now - c->last_ms < idle)
+			continue;
+		snprintf(why, sizeof(why), "silent for %u s", d->policy->conf.idle_timeout_s);
+		note(d, &c->peer, "control-dropped", NULL, why);
+		client_close(d, c);
+	}
+	/* Say how many notes the rate limit left out, once their second is over. */
+	if (notes.suppressed && now / 1000 != notes.second)
+		note(d, &nobody, "control-dropped", NULL, "rate limit: refusals and drops not "
+		     "recorded one by one");
 }
 
 void control_send_exit(struct daemon *d, struct session *s)

@@ -105,6 +105,15 @@ static json_t *policy_record(struct daemon *d, const char *type, const char *why
 	json_object_set_new(rec, "agents", json_integer(d->policy ? (json_int_t)d->policy->nagents : 0));
 	if (why)
 		json_object_set_new(rec, "reason", json_string(why));
+	/* A running process cannot be given a new Landlock ruleset: its
+	 * file and exec rules stay those it started with. */
+	if (d->sessions && !strcmp(type, "policy-load")) {
+		json_t *kept = json_array();
+
+		for (struct session *s = d->sessions; s; s = s->next)
+			json_array_append_new(kept, json_integer((json_int_t)s->id));
+		json_object_set_new(rec, "landlock_unchanged", kept);
+	}
 	return rec;
 }
 
@@ -121,14 +130,14 @@ static int record_policy_durable(struct daemon *d, const char *type, const char 
 /* A configuration with any error is rejected whole; the one in force
  * stays. Running sessions keep their Landlock rules, which a running
  * process cannot change, and get the new network rules. */
-static void reload(struct daemon *d)
+int daemon_reload(struct daemon *d, const char *cause)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
 
 	if (!p) {
 		record_policy(d, "policy-rejected", "configuration has errors, see the log");
 		audit_flush(d, true);
-		return;
+		return -1;
 	}
 	d->policy = p;
 	if (bpf_load_net_rules(d, p)) {
@@ -137,31 +146,27 @@ static void reload(struct daemon *d)
 		bpf_load_net_rules(d, old);
 		record_policy(d, "policy-rejected", "network rules do not fit the kernel map");
 		audit_flush(d, true);
-		return;
+		return -1;
 	}
+	/* Acknowledged (applied to sessions, logged) only once its record is
+	 * durable; otherwise the configuration in force stays. */
+	if (record_policy_durable(d, "policy-load", cause) < 0) {
+		d->policy = old;
+		bpf_load_net_rules(d, old);
+		policy_free(p);
+		log_error("configuration not reloaded: its policy-load record is not durable");
+		return -1;
+	}
+	policy_free(old);
+	audit_policy_cache(d);
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const struct agent *a = policy_agent(p, s->agent);
 
 		s->agent_id = a ? a->id : 0;
-		bpf_session_add(d, s->cgroup_id, s->id, s->agent_id);
+		session_reevaluate(d, s, "reload");
 	}
-	/* Acknowledged (logged, kept) only once its record is durable. */
-	if (record_policy_durable(d, "policy-load", "reload") < 0) {
-		d->policy = old;
-		bpf_load_net_rules(d, old);
-		for (struct session *s = d->sessions; s; s = s->next) {
-			const struct agent *a = policy_agent(old, s->agent);
-
-			s->agent_id = a ? a->id : 0;
-			bpf_session_add(d, s->cgroup_id, s->id, s->agent_id);
-		}
-		policy_free(p);
-		log_error("configuration not reloaded: its policy-load record is not durable");
-		return;
-	}
-	policy_free(old);
-	audit_policy_cache(d);
 	log_info("configuration reloaded, policy %.12s", p->hash_hex);
+	return 0;
 }
 
 static int setup_signals(struct daemon *d)
@@ -309,7 +314,7 @@ static void on_signal(struct daemon *d)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			d->stopping = true;
 		else if (si.ssi_signo == SIGHUP)
-			reload(d);
+			daemon_reload(d, "reload");
 		else if (si.ssi_signo == SIGCHLD)
 			for (struct session *s = d->sessions; s; s = s->next)
 				if (s->pidfd >= 0)
@@ -375,6 +380,7 @@ static void run(struct daemon *d)
 		if (now - last_sync >= interval)
 			last_sync = now;
 		session_tick(d);
+		control_tick(d);
 	}
 }
 

@@ -32,7 +32,20 @@ struct session {
 	char *cgroup_path;	/* absolute, owned */
 	char *workspace;
 	uid_t uid;		/* the agent's uid */
+	bool service_uid;	/* uid is the agent's own, not the dispatcher's */
 	uid_t dispatcher_uid;
+	gid_t *dispatcher_gids;	/* primary first, from the kernel */
+	size_t ndispatcher_gids;
+	char *dispatcher_name;	/* NULL: the uid has no passwd entry */
+	bool tty;
+	int64_t started;	/* CLOCK_REALTIME seconds */
+	uint32_t net_id;	/* key of its entries in the kernel's maps */
+	uint32_t *held_rules;	/* conditional grants in force, sorted */
+	size_t nheld;
+	uint32_t *landlock_conds;	/* conditions its Landlock grants rest on */
+	size_t nlandlock_conds;
+	int64_t next_eval;	/* realtime seconds; INT64_MAX: never */
+	bool frozen;
 	pid_t pid;		/* main process */
 	int pidfd;
 	int client_fd;		/* -1 once the client is gone */
@@ -112,6 +125,7 @@ int cgroup_setup_root(struct daemon *d);
 int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
 			  char **path, uint64_t *cgid);
 int cgroup_kill(const char *path);
+int cgroup_freeze(const char *path, bool frozen);
 int cgroup_remove(const char *path);
 void cgroup_teardown_root(struct daemon *d);
 void cgroup_sweep(struct daemon *d, bool warn);
@@ -122,6 +136,10 @@ void bpf_teardown(struct daemon *d);
 int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id);
 void bpf_session_del(struct daemon *d, uint64_t cgid);
 int bpf_load_net_rules(struct daemon *d, const struct policy *p);
+/* Replace the kernel's entries for one session (its net_id) with the
+ * given table and unix sockets; n 0 withdraws its network. */
+int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
+		    const struct unix_grant *const *u, size_t nu);
 int bpf_ring_fd(struct daemon *d);
 int bpf_consume(struct daemon *d);
 int bpf_read_stats(struct daemon *d, uint64_t *seen, uint64_t *dropped, uint64_t *deduped);
@@ -146,6 +164,9 @@ struct run_request {
 	char **envp;
 	int fds[3];
 	uid_t dispatcher_uid;
+	gid_t dispatcher_gid;
+	const gid_t *groups;	/* primary first, from SO_PEERGROUPS */
+	size_t ngroups;
 	pid_t dispatcher_pid;
 	int client_fd;
 };
@@ -155,7 +176,23 @@ void session_reap(struct daemon *d, struct session *s);
 void session_client_gone(struct daemon *d, struct session *s);
 void session_signal(struct daemon *d, struct session *s, int sig);
 void session_tick(struct daemon *d);
+/* Judge a session's conditions now: reload its network entries, and
+ * freeze, thaw or end it as its agent's on_revoke says. why is recorded. */
+void session_reevaluate(struct daemon *d, struct session *s, const char *why);
+/* The permission request of a session under policy p; *bounds is freed
+ * with free(). */
+int session_perm(struct daemon *d, const struct policy *p, struct session *s,
+		 const struct agent *a, struct eval_ctx *ctx, struct perm_req *r);
 void session_stop_all(struct daemon *d);
+
+/* session_perm.c */
+/* Put a new session's network in the kernel and note what its Landlock
+ * rules rest on. Returns 0 or -1. */
+int session_perm_start(struct daemon *d, struct session *s, const struct perm_req *r);
+/* Re-judge every session whose next condition boundary has come. */
+void session_conditions_due(struct daemon *d);
+/* Ends a session (cgroup.kill); its end record follows when reaped. */
+void session_end(struct daemon *d, struct session *s, const char *why);
 
 /* uids.c */
 int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);
@@ -211,5 +248,11 @@ int control_listen(struct daemon *d);
 void control_accept(struct daemon *d);
 void control_client(struct daemon *d, int fd, uint32_t events);
 void control_send_exit(struct daemon *d, struct session *s);
+/* Close silent connections; once a loop turn. */
+void control_tick(struct daemon *d);
+
+/* main.c: load the configuration again; 0 when it was accepted, -1 when
+ * it was rejected and the policy in force stays. cause goes in the record. */
+int daemon_reload(struct daemon *d, const char *cause);
 
 #endif

@@ -86,7 +86,6 @@ int proto_recv(int sock, json_t **msg, int *fds, int *nfds)
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr mh = { 0 };
-	json_error_t jerr;
 	ssize_t n;
 
 	*msg = NULL;
@@ -110,10 +109,7 @@ int proto_recv(int sock, json_t **msg, int *fds, int *nfds)
 		return -EMSGSIZE;
 	}
 
-	*msg = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (!*msg || !json_is_object(*msg)) {
-		json_decref(*msg);
-		*msg = NULL;
+	if (proto_decode(buf, n, msg)) {
 		close_fds(fds, nfds);
 		return -EBADMSG;
 	}

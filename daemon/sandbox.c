@@ -39,6 +39,9 @@
 	 LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
+/* Rules one session's ruleset may hold once denials are carved out. */
+#define LANDLOCK_RULES_MAX 16384
+
 int landlock_probe_abi(void)
 {
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -150,7 +153,17 @@ int landlock_build(int abi, const struct grants *g, const char *workspace, const
 	const char *const roots[2] = { workspace, home };
 	struct pf_landlock_ruleset_attr attr = { .handled_access_fs = handled_fs(abi) };
 	size_t attr_size = sizeof(uint64_t);
-	int rfd;
+	struct bound_path *rules;
+	struct diag dg = { 0 };
+	int rfd, n;
+
+	/* Landlock only adds access: denials are carved out of the grants. */
+	n = grants_kernel_rules(g, LANDLOCK_RULES_MAX, &rules, &dg);
+	if (n < 0) {
+		snprintf(err, errlen, "%s", dg.n ? dg.msgs[0] : "cannot build the rules");
+		diag_free(&dg);
+		return -E2BIG;
+	}
 
 	/* From ABI 6 the agent also may not signal processes outside its
 	 * domain (pinfoldd, the dispatcher) nor reach abstract unix sockets
@@ -161,19 +174,23 @@ int landlock_build(int abi, const struct grants *g, const char *workspace, const
 	}
 	rfd = syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
 	if (rfd < 0) {
+		rfd = -errno;
 		snprintf(err, errlen, "landlock_create_ruleset: %s", strerror(errno));
-		return -errno;
+		grants_rules_free(rules, (size_t)n);
+		return rfd;
 	}
-	for (size_t i = 0; i < g->npaths; i++) {
-		int r = add_path_rule(rfd, &g->paths[i], attr.handled_access_fs, roots);
+	for (int i = 0; i < n; i++) {
+		int r = add_path_rule(rfd, &rules[i], attr.handled_access_fs, roots);
 
 		if (r) {
-			snprintf(err, errlen, "landlock rule for '%s': %s", g->paths[i].path,
+			snprintf(err, errlen, "landlock rule for '%s': %s", rules[i].path,
 				 strerror(-r));
 			close(rfd);
-			return r;
+			rfd = r;
+			break;
 		}
 	}
+	grants_rules_free(rules, (size_t)n);
 	return rfd;
 }
 

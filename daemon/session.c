@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sched.h>
@@ -168,6 +169,8 @@ struct launch {
 	int ruleset_fd;
 	uid_t uid;
 	gid_t gid;
+	const gid_t *groups;	/* supplementary; none for a service uid */
+	size_t ngroups;
 };
 
 /* Moves the descriptors the child keeps above everything else, so the
@@ -197,7 +200,7 @@ static int child_creds(const struct launch *L)
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 			return -1;
-	if (setgroups(0, NULL) || setresgid(L->gid, L->gid, L->gid) ||
+	if (setgroups(L->ngroups, L->groups) || setresgid(L->gid, L->gid, L->gid) ||
 	    setresuid(L->uid, L->uid, L->uid))
 		return -1;
 	/* A uid change from root clears the capability sets; make sure. */
@@ -273,6 +276,10 @@ static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
 static void session_free(struct session *s)
 {
 	grants_free(s->grants);
+	free(s->dispatcher_gids);
+	free(s->dispatcher_name);
+	free(s->held_rules);
+	free(s->landlock_conds);
 	free(s->agent);
 	json_decref(s->agent_json);
 	free(s->cgroup_path);
@@ -297,6 +304,11 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	json_object_set_new(rec, "agent", json_string(s->agent));
 	json_object_set_new(rec, "uid", json_integer(s->uid));
 	json_object_set_new(rec, "dispatcher_uid", json_integer(s->dispatcher_uid));
+	/* With its own uid the agent is held to the dispatcher's bound by
+	 * pinfold's layers alone; with the dispatcher's, Unix permissions
+	 * hold it there too. */
+	json_object_set_new(rec, "runs_as", json_string(s->service_uid ? "service uid"
+								      : "dispatcher uid"));
 	json_object_set_new(rec, "pid", json_integer(s->pid));
 	json_object_set_new(rec, "cmd", argv_json(argv));
 	json_object_set_new(rec, "workspace", json_string(s->workspace));
@@ -305,12 +317,58 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	audit_record(d, rec);
 }
 
+/*
+ * Who the agent runs as. Dispatched by a user, it runs as that user, with
+ * the user's groups, so Unix permissions and setuid binaries can never
+ * lift it above the user either; an agent file that names its own uid,
+ * and every agent root dispatches, gets a service uid with no groups.
+ */
+static int run_as(struct daemon *d, const struct agent *a, const struct run_request *r,
+		  struct launch *L, char *err, size_t errlen)
+{
+	if (r->dispatcher_uid != 0 && !a->has_uid) {
+		L->uid = r->dispatcher_uid;
+		L->gid = r->dispatcher_gid;
+		L->groups = r->groups;
+		L->ngroups = r->ngroups;
+		return 0;
+	}
+	if (uid_for_agent(d, a, &L->uid, &L->gid)) {
+		snprintf(err, errlen, "no uid available for agent '%s'", a->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The dispatcher as conditions see it, and the session's own facts. */
+static int session_identity(struct session *s, const struct run_request *r)
+{
+	struct passwd *pw = getpwuid(r->dispatcher_uid);
+
+	s->dispatcher_gids = calloc(r->ngroups + 1, sizeof(gid_t));
+	if (!s->dispatcher_gids)
+		return -1;
+	if (r->ngroups)
+		memcpy(s->dispatcher_gids, r->groups, r->ngroups * sizeof(gid_t));
+	s->ndispatcher_gids = r->ngroups;
+	s->dispatcher_name = pw && pw->pw_name ? strdup(pw->pw_name) : NULL;
+	s->tty = isatty(r->fds[0]) || isatty(r->fds[1]);
+	s->started = (int64_t)time(NULL);
+	/* Sessions key the kernel's maps with the top bit set, apart from
+	 * the per-agent keys. */
+	s->net_id = 0x80000000u | (uint32_t)(s->id & 0x7fffffffu);
+	s->next_eval = INT64_MAX;
+	return 0;
+}
+
 struct session *session_start(struct daemon *d, const struct run_request *r, char *err,
 			      size_t errlen)
 {
 	const struct agent *a = policy_agent(d->policy, r->agent);
 	struct launch L = { .argv = r->argv };
+	struct perm_req pr = { 0 };
 	struct diag dg = { 0 };
+	struct eval_ctx ctx;
 	struct session *s;
 	char wsbuf[PATH_MAX], canon[PATH_MAX], *pw_name, uidname[32];
 	struct passwd *pw;
@@ -330,15 +388,21 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		snprintf(err, errlen, "no command given");
 		return NULL;
 	}
-	if (uid_for_agent(d, a, &L.uid, &L.gid)) {
-		snprintf(err, errlen, "no uid available for agent '%s'", a->name);
+	if (!policy_may_dispatch(d->policy, a->name, r->dispatcher_uid, r->groups, r->ngroups)) {
+		snprintf(err, errlen, "uid %u may not launch agent '%s': no bound in users.d "
+			 "names both", (unsigned)r->dispatcher_uid, a->name);
 		return NULL;
 	}
+	if (run_as(d, a, r, &L, err, errlen))
+		return NULL;
 
 	if (r->workspace)
 		snprintf(wsbuf, sizeof(wsbuf), "%s", r->workspace);
 	else if (a->workspace)
 		snprintf(wsbuf, sizeof(wsbuf), "%s", a->workspace);
+	else if (L.groups)
+		snprintf(wsbuf, sizeof(wsbuf), "%s/workspaces/%u/%s", d->state_dir,
+			 (unsigned)L.uid, a->name);
 	else
 		snprintf(wsbuf, sizeof(wsbuf), "%s/workspaces/%s", d->state_dir, a->name);
 	/* Canonical, as grant paths are, so that what lies beneath the
@@ -364,9 +428,15 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	s->workspace = strdup(wsbuf);
 	s->uid = L.uid;
 	s->dispatcher_uid = r->dispatcher_uid;
+	s->service_uid = L.groups == NULL;
 	s->client_fd = r->client_fd;
 	s->pidfd = -1;
-	s->grants = grants_bind(a, wsbuf, agent_home(a, L.uid, wsbuf), &dg);
+	if (session_identity(s, r) || session_perm(d, d->policy, s, a, &ctx, &pr)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_free;
+	}
+	pr.vars = (struct bind_vars){ wsbuf, agent_home(a, L.uid, wsbuf), s->dispatcher_name };
+	s->grants = grants_for(&pr, &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_warn("%s", dg.msgs[i]);
 	diag_free(&dg);
@@ -385,10 +455,12 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 			 strerror(-rc));
 		goto fail_ruleset;
 	}
-	rc = bpf_session_add(d, s->cgroup_id, s->id, a->id);
-	if (rc) {
-		snprintf(err, errlen, "cannot register session in the kernel: %s", strerror(-rc));
-		goto fail_cgroup;
+	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id);
+	if (rc || session_perm_start(d, s, &pr)) {
+		snprintf(err, errlen, "cannot register session in the kernel: %s",
+			 strerror(rc ? -rc : EIO));
+		bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
+		goto fail_map_noenv;
 	}
 
 	pw = getpwuid(L.uid);
@@ -413,6 +485,7 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		goto fail_map_noenv;
 	}
 
+	free((void *)pr.bounds);
 	s->next = d->sessions;
 	d->sessions = s;
 	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
@@ -429,12 +502,13 @@ fail_map:
 		close(cgfd);
 fail_map_noenv:
 	bpf_session_del(d, s->cgroup_id);
-fail_cgroup:
+	bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
 	cgroup_remove(s->cgroup_path);
 fail_ruleset:
 	if (L.ruleset_fd >= 0)
 		close(L.ruleset_fd);
 fail_free:
+	free((void *)pr.bounds);
 	session_free(s);
 	return NULL;
 }
@@ -460,7 +534,7 @@ static void record_end(struct daemon *d, struct session *s, const char *why)
  * with a systemd scope: the session is the unit of authority. */
 /* The end record waits for the main process's status: it says how the
  * command ended, and why the session did. */
-static void session_end(struct daemon *d, struct session *s, const char *why)
+void session_end(struct daemon *d, struct session *s, const char *why)
 {
 	(void)d;
 	if (s->ending)
@@ -509,12 +583,14 @@ void session_tick(struct daemon *d)
 {
 	struct session **pp = &d->sessions;
 
+	session_conditions_due(d);
 	while (*pp) {
 		struct session *s = *pp;
 
 		if (s->ending && s->exited && !cgroup_remove(s->cgroup_path)) {
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);
+			bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
 			*pp = s->next;
 			if (d->last_hit == s)
 				d->last_hit = NULL;

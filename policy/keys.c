@@ -6,7 +6,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +21,14 @@
 
 struct key_def {
 	const char *section;
-	const char *name;
+	const char *name;	/* NULL: any key of the section (attr) */
 	bool repeat;		/* may be given more than once */
-	unsigned access;	/* path grants: the ACC_* bit */
+	unsigned access;	/* path grants and denials: the ACC_* bits */
 	void (*parse)(struct loader *l, const struct key_def *k,
 		      const char *value);
+	bool deny;		/* a denial, not a grant */
+	void (*attr)(struct loader *l, const struct key_def *k, const char *name,
+		     const char *value);
 };
 
 int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -71,6 +76,8 @@ static uint32_t add_rule(struct loader *l, const struct key_def *k,
 	r->id = (uint32_t)p->nrules + 1;
 	r->line = l->line;
 	r->file = load_strdup(l, l->file);
+	r->layer = l->layer;
+	r->deny = k->deny;
 	if (asprintf(&r->text, "%s = %s", k->name, value) < 0) {
 		r->text = NULL;
 		l->oom = true;
@@ -79,11 +86,20 @@ static uint32_t add_rule(struct loader *l, const struct key_def *k,
 	return r->id;
 }
 
+static char **description_of(struct loader *l)
+{
+	if (l->agent)
+		return &l->agent->description;
+	return &l->role->description;
+}
+
 static void key_description(struct loader *l, const struct key_def *k,
 			    const char *value)
 {
+	char **dst = description_of(l);
+
 	(void)k;
-	l->agent->description = load_strdup(l, value);
+	*dst = load_strdup(l, value);
 }
 
 static void key_enabled(struct loader *l, const struct key_def *k,
@@ -113,6 +129,28 @@ static int resolve_uid(struct loader *l, const char *value, uid_t *uid)
 		return -1;
 	}
 	*uid = pw->pw_uid;
+	return 0;
+}
+
+int load_resolve_gid(struct loader *l, const char *value, gid_t *gid)
+{
+	unsigned long long v;
+	struct group *gr;
+
+	if (isdigit((unsigned char)value[0])) {
+		if (parse_uint(value, (gid_t)-2, &v) == 0) {
+			*gid = (gid_t)v;
+			return 0;
+		}
+		load_error(l, l->line, "bad gid '%s'", value);
+		return -1;
+	}
+	gr = getgrnam(value);
+	if (!gr) {
+		load_error(l, l->line, "unknown group '%s'", value);
+		return -1;
+	}
+	*gid = gr->gr_gid;
 	return 0;
 }
 
@@ -159,53 +197,203 @@ static void key_workspace(struct loader *l, const struct key_def *k,
 	set_dir(l, k, value, &l->agent->workspace);
 }
 
+/* A comma-separated list of names into *out, *n; reports a bad list. */
+static int name_list(struct loader *l, const struct key_def *k, const char *value,
+		     char ***out, size_t *n)
+{
+	char why[WHY_MAX];
+	int c = parse_name_list(value, out, why, sizeof(why));
+
+	if (c < 0) {
+		load_error(l, l->line, "bad %s '%s': %s", k->name, value, why);
+		return -1;
+	}
+	*n = (size_t)c;
+	return 0;
+}
+
+static void key_roles(struct loader *l, const struct key_def *k,
+		      const char *value)
+{
+	struct agent *a = l->agent;
+
+	if (name_list(l, k, value, &a->roles, &a->nroles) == 0)
+		a->roles_line = l->line;
+}
+
+static void key_inherit(struct loader *l, const struct key_def *k,
+			const char *value)
+{
+	struct role *r = l->role;
+
+	if (name_list(l, k, value, &r->inherit, &r->ninherit) == 0)
+		r->inherit_line = l->line;
+}
+
+static void key_on_revoke(struct loader *l, const struct key_def *k,
+			  const char *value)
+{
+	static const char *const names[] = { "withdraw", "freeze", "end" };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcmp(value, names[i])) {
+			l->agent->on_revoke = (enum revoke_action)i;
+			return;
+		}
+	}
+	load_error(l, l->line, "bad %s '%s': use withdraw, freeze or end", k->name,
+		   value);
+}
+
+/* [attributes] KEY = VALUE: any key, each at most once. */
+static void key_attribute(struct loader *l, const struct key_def *k,
+			  const char *name, const char *value)
+{
+	struct agent *a = l->agent;
+	struct attr *attrs;
+
+	(void)k;
+	if (!name_ok(name, strlen(name))) {
+		load_error(l, l->line, "bad attribute name '%s': names match "
+			   "[a-z0-9][a-z0-9_-]{0,31}", name);
+		return;
+	}
+	if (agent_attr(a, name)) {
+		load_error(l, l->line, "duplicate attribute '%s'", name);
+		return;
+	}
+	attrs = load_realloc(l, a->attrs, a->nattrs + 1, sizeof(*attrs));
+	if (!attrs)
+		return;
+	a->attrs = attrs;
+	attrs[a->nattrs].key = load_strdup(l, name);
+	attrs[a->nattrs].value = load_strdup(l, value);
+	a->nattrs++;
+}
+
+/* users = and groups =: names or numbers, appended to the bound's list.
+ * uid_t and gid_t are both unsigned int on Linux. */
+static void id_list(struct loader *l, const struct key_def *k, const char *value,
+		    unsigned **ids, size_t *nids, bool group)
+{
+	char **names;
+	size_t n;
+	unsigned *v;
+
+	if (name_list(l, k, value, &names, &n) < 0)
+		return;
+	v = load_realloc(l, *ids, *nids + n, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if ((group ? load_resolve_gid(l, names[i], &v[*nids])
+			   : resolve_uid(l, names[i], &v[*nids])) == 0)
+			(*nids)++;
+	if (v)
+		*ids = v;
+	names_free(names, n);
+}
+
+static void key_users(struct loader *l, const struct key_def *k,
+		      const char *value)
+{
+	id_list(l, k, value, &l->bound->uids, &l->bound->nuids, false);
+}
+
+static void key_groups(struct loader *l, const struct key_def *k,
+		       const char *value)
+{
+	id_list(l, k, value, &l->bound->gids, &l->bound->ngids, true);
+}
+
+static void key_agents(struct loader *l, const struct key_def *k,
+		       const char *value)
+{
+	struct bound *b = l->bound;
+
+	if (!strcmp(value, "*")) {
+		b->agents = calloc(1, sizeof(char *));
+		if (b->agents)
+			b->agents[0] = load_strdup(l, "*");
+		else
+			l->oom = true;
+		b->nagents = b->agents ? 1 : 0;
+	} else if (name_list(l, k, value, &b->agents, &b->nagents) < 0) {
+		return;
+	}
+	b->agents_line = l->line;
+}
+
+/* The value of a grant line without its "when COND", and the condition
+ * parsed; -1 after reporting a problem with either. */
+static int grant_value(struct loader *l, const char *value, char *buf, size_t buflen,
+		       uint32_t *cond)
+{
+	const char *text;
+
+	*cond = 0;
+	if (split_when(value, buf, buflen, &text) < 0) {
+		load_error(l, l->line, "value '%.40s...' is too long", value);
+		return -1;
+	}
+	return text ? cond_parse(l, text, cond) : 0;
+}
+
+static void key_when(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	if (cond_parse(l, value, &l->role->cond) == 0)
+		l->role->cond_line = l->line;
+}
+
 static void key_path_grant(struct loader *l, const struct key_def *k,
 			   const char *value)
 {
-	struct agent *a = l->agent;
-	struct path_grant *paths, *pg;
-	char why[WHY_MAX];
+	struct path_grant *pg;
+	char why[WHY_MAX], path[PATH_MAX];
+	uint32_t cond;
 
-	if (path_pattern_check(value, why, sizeof(why)) < 0) {
+	if (grant_value(l, value, path, sizeof(path), &cond) < 0)
+		return;
+	if (path_pattern_check(path, why, sizeof(why)) < 0) {
 		load_error(l, l->line, "%s", why);
 		return;
 	}
-	paths = load_realloc(l, a->paths, a->npaths + 1, sizeof(*paths));
-	if (!paths)
+	pg = set_add_path(l, l->set);
+	if (!pg)
 		return;
-	a->paths = paths;
-	pg = &paths[a->npaths];
-	pg->pattern = load_strdup(l, value);
+	pg->pattern = load_strdup(l, path);
 	pg->access = k->access;
 	pg->line = l->line;
+	pg->deny = k->deny;
+	pg->cond = cond;
 	pg->rule = add_rule(l, k, value);
-	a->npaths++;
 }
 
 static void key_connect(struct loader *l, const struct key_def *k,
 			const char *value)
 {
-	struct agent *a = l->agent;
 	struct net_grant *parsed, *nets;
-	char why[WHY_MAX];
-	uint32_t rule;
+	char why[WHY_MAX], text[256];
+	uint32_t rule, cond;
 	size_t n, i;
 
-	if (net_parse_connect(value, &parsed, &n, why, sizeof(why)) < 0) {
+	if (grant_value(l, value, text, sizeof(text), &cond) < 0)
+		return;
+	if (net_parse_connect(text, &parsed, &n, why, sizeof(why)) < 0) {
 		load_error(l, l->line, "%s", why);
 		return;
 	}
-	nets = load_realloc(l, a->nets, a->nnets + n, sizeof(*nets));
+	nets = set_add_nets(l, l->set, n);
 	if (!nets) {
 		free(parsed);
 		return;
 	}
-	a->nets = nets;
 	rule = add_rule(l, k, value);
 	for (i = 0; i < n; i++) {
 		parsed[i].rule = rule;
 		parsed[i].line = l->line;
-		nets[a->nnets++] = parsed[i];
+		parsed[i].deny = k->deny;
+		parsed[i].cond = cond;
+		nets[i] = parsed[i];
 	}
 	free(parsed);
 }
@@ -213,12 +401,15 @@ static void key_connect(struct loader *l, const struct key_def *k,
 /* A pathname unix socket the agent may connect to: an absolute, canonical
  * path of at most 107 bytes (sun_path's room), compared as a string by the
  * kernel side, so no variables and no symlinks to resolve later. */
-static void key_unix(struct loader *l, const struct key_def *k, const char *value)
+static void key_unix(struct loader *l, const struct key_def *k, const char *written)
 {
-	struct agent *a = l->agent;
+	char canon[PATH_MAX], buf[PATH_MAX];
+	const char *value = buf;
 	struct unix_grant *u;
-	char canon[PATH_MAX];
+	uint32_t cond;
 
+	if (grant_value(l, written, buf, sizeof(buf), &cond) < 0)
+		return;
 	if (value[0] != '/' || path_canonical(value, canon, sizeof(canon)) < 0 ||
 	    strcmp(canon, value)) {
 		load_error(l, l->line, "bad unix socket '%s': an absolute path without "
@@ -230,17 +421,12 @@ static void key_unix(struct loader *l, const struct key_def *k, const char *valu
 			   UNIX_PATH_LEN - 1);
 		return;
 	}
-	u = load_realloc(l, a->unix_socks, a->nunix + 1, sizeof(*u));
+	u = set_add_unix(l, l->set);
 	if (!u)
 		return;
-	a->unix_socks = u;
-	u[a->nunix].path = strdup(value);
-	u[a->nunix].rule = add_rule(l, k, value);
-	if (!u[a->nunix].path) {
-		l->oom = true;
-		return;
-	}
-	a->nunix++;
+	u->path = load_strdup(l, value);
+	u->cond = cond;
+	u->rule = add_rule(l, k, written);
 }
 
 /* "LO-HI" or a single uid; agents never get uids below UID_FLOOR. */
@@ -285,38 +471,112 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 	l->p->conf.fsync_interval_ms = (unsigned)v;
 }
 
+/* [control] read_groups, admin_groups: group names, looked up at load so a
+ * typo is an error and not a group that silently grants nothing, or gids. */
+static void key_control_groups(struct loader *l, const struct key_def *k, const char *value)
+{
+	bool admin = !strcmp(k->name, "admin_groups");
+	gid_t *out = admin ? l->p->conf.admin_gids : l->p->conf.read_gids;
+	size_t *n = admin ? &l->p->conf.nadmin_gids : &l->p->conf.nread_gids;
+	char **names;
+	size_t nnames;
+
+	if (name_list(l, k, value, &names, &nnames) < 0)
+		return;
+	if (nnames > CONTROL_GROUPS_MAX)
+		load_error(l, l->line, "%s names %zu groups, more than %d", k->name, nnames,
+			   CONTROL_GROUPS_MAX);
+	for (size_t i = 0; i < nnames && *n < CONTROL_GROUPS_MAX; i++) {
+		gid_t gid;
+
+		if (load_resolve_gid(l, names[i], &gid) == 0)
+			out[(*n)++] = gid;
+	}
+	names_free(names, nnames);
+}
+
+static void key_control_uint(struct loader *l, const struct key_def *k, const char *value)
+{
+	bool idle = !strcmp(k->name, "idle_timeout_s");
+	unsigned long long v;
+
+	if (parse_uint(value, idle ? 3600 : 1024, &v) < 0 || v < 1) {
+		load_error(l, l->line, "bad %s '%s': a number, 1 to %d", k->name, value,
+			   idle ? 3600 : 1024);
+		return;
+	}
+	if (idle)
+		l->p->conf.idle_timeout_s = (unsigned)v;
+	else
+		l->p->conf.clients_per_uid = (unsigned)v;
+}
+
 static const struct key_def daemon_keys[] = {
-	{ "daemon", "agent_uids", false, 0, key_agent_uids },
-	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval },
-	{ "daemon", "checkpoint_records", false, 0, key_checkpoint_records },
-	{ "daemon", "checkpoint_interval_s", false, 0, key_checkpoint_interval },
-	{ "daemon", "segment_size", false, 0, key_segment_size },
-	{ "daemon", "retain_segments", false, 0, key_retain_segments },
-	{ "daemon", "anchor_command", false, 0, key_anchor_command },
-	{ "daemon", "anchor_file", false, 0, key_anchor_file },
-	{ "daemon", "on_write_error", false, 0, key_on_write_error },
+	{ "daemon", "agent_uids", false, 0, key_agent_uids, false, NULL },
+	{ "daemon", "fsync_interval_ms", false, 0, key_fsync_interval, false, NULL },
+	{ "daemon", "checkpoint_records", false, 0, key_checkpoint_records, false, NULL },
+	{ "daemon", "checkpoint_interval_s", false, 0, key_checkpoint_interval, false, NULL },
+	{ "daemon", "segment_size", false, 0, key_segment_size, false, NULL },
+	{ "daemon", "retain_segments", false, 0, key_retain_segments, false, NULL },
+	{ "daemon", "anchor_command", false, 0, key_anchor_command, false, NULL },
+	{ "daemon", "anchor_file", false, 0, key_anchor_file, false, NULL },
+	{ "daemon", "on_write_error", false, 0, key_on_write_error, false, NULL },
+	{ "control", "read_groups", false, 0, key_control_groups, false, NULL },
+	{ "control", "admin_groups", false, 0, key_control_groups, false, NULL },
+	{ "control", "idle_timeout_s", false, 0, key_control_uint, false, NULL },
+	{ "control", "clients_per_uid", false, 0, key_control_uint, false, NULL },
 };
 
+#define ACC_ALL (ACC_READ | ACC_WRITE | ACC_EXEC)
+
+/* The grant and denial keys agent files, roles and bounds share. */
+#define GRANT_KEYS                                                            \
+	{ "exec", "allow", true, ACC_EXEC, key_path_grant, false, NULL },     \
+	{ "exec", "deny", true, ACC_EXEC, key_path_grant, true, NULL },       \
+	{ "files", "read", true, ACC_READ, key_path_grant, false, NULL },     \
+	{ "files", "write", true, ACC_WRITE, key_path_grant, false, NULL },   \
+	{ "files", "deny", true, ACC_ALL, key_path_grant, true, NULL },       \
+	{ "network", "connect", true, 0, key_connect, false, NULL },          \
+	{ "network", "deny", true, 0, key_connect, true, NULL },              \
+	{ "network", "unix", true, 0, key_unix, false, NULL }
+
 static const struct key_def agent_keys[] = {
-	{ "agent", "description", false, 0, key_description },
-	{ "agent", "enabled", false, 0, key_enabled },
-	{ "agent", "uid", false, 0, key_uid },
-	{ "agent", "home", false, 0, key_home },
-	{ "agent", "workspace", false, 0, key_workspace },
-	{ "exec", "allow", true, ACC_EXEC, key_path_grant },
-	{ "files", "read", true, ACC_READ, key_path_grant },
-	{ "files", "write", true, ACC_WRITE, key_path_grant },
-	{ "network", "connect", true, 0, key_connect },
-	{ "network", "unix", true, 0, key_unix },
+	{ "agent", "description", false, 0, key_description, false, NULL },
+	{ "agent", "enabled", false, 0, key_enabled, false, NULL },
+	{ "agent", "uid", false, 0, key_uid, false, NULL },
+	{ "agent", "home", false, 0, key_home, false, NULL },
+	{ "agent", "workspace", false, 0, key_workspace, false, NULL },
+	{ "agent", "roles", false, 0, key_roles, false, NULL },
+	{ "agent", "on_revoke", false, 0, key_on_revoke, false, NULL },
+	{ "attributes", NULL, true, 0, NULL, false, key_attribute },
+	GRANT_KEYS,
+};
+
+static const struct key_def role_keys[] = {
+	{ "role", "description", false, 0, key_description, false, NULL },
+	{ "role", "inherit", false, 0, key_inherit, false, NULL },
+	{ "role", "when", false, 0, key_when, false, NULL },
+	GRANT_KEYS,
+};
+
+static const struct key_def bound_keys[] = {
+	{ "bound", "users", true, 0, key_users, false, NULL },
+	{ "bound", "groups", true, 0, key_groups, false, NULL },
+	{ "bound", "agents", false, 0, key_agents, false, NULL },
+	GRANT_KEYS,
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 _Static_assert(ARRAY_LEN(agent_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
+_Static_assert(ARRAY_LEN(role_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
+_Static_assert(ARRAY_LEN(bound_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
 _Static_assert(ARRAY_LEN(daemon_keys) <= SCHEMA_KEYS_MAX, "seen[] too small");
 
 const struct schema schema_daemon = { daemon_keys, ARRAY_LEN(daemon_keys) };
 const struct schema schema_agent = { agent_keys, ARRAY_LEN(agent_keys) };
+const struct schema schema_role = { role_keys, ARRAY_LEN(role_keys) };
+const struct schema schema_bound = { bound_keys, ARRAY_LEN(bound_keys) };
 
 static bool schema_has_section(const struct schema *s, const char *section)
 {
@@ -335,7 +595,7 @@ static const struct key_def *schema_key(const struct schema *s,
 
 	for (i = 0; i < s->nkeys; i++)
 		if (!strcmp(s->keys[i].section, section) &&
-		    !strcmp(s->keys[i].name, name))
+		    (!s->keys[i].name || !strcmp(s->keys[i].name, name)))
 			return &s->keys[i];
 	return NULL;
 }
@@ -393,7 +653,9 @@ int keys_handler(void *user, const char *section, const char *name,
 		load_error(l, l->line, "key '%s' has no value", name);
 		return 1;
 	}
-	if (!seen_before(l, k))
+	if (k->attr)
+		k->attr(l, k, name, value);
+	else if (!seen_before(l, k))
 		k->parse(l, k, value);
 	/* Problems are collected, never fatal, so inih's return value is
 	 * left to mean syntax errors only. */

@@ -23,11 +23,12 @@
 
 #define CONF_NAME "pinfoldd.conf"
 #define AGENTS_DIR "agents.d"
+#define ROLES_DIR "roles.d"
+#define USERS_DIR "users.d"
 /* Policy files are small; a larger one is a mistake, not a policy. */
 #define FILE_MAX (1 << 20)
 /* inih reports one syntax error per pass, so each costs a parse. */
 #define SYNTAX_ERRORS_MAX 50
-#define AGENT_NAME_MAX 32
 
 void load_error(struct loader *l, int line, const char *fmt, ...)
 {
@@ -174,12 +175,11 @@ static void find_syntax_errors(struct loader *l)
 }
 
 static void parse_file(struct loader *l, const struct schema *schema,
-		       struct agent *agent, const char *buf, size_t len)
+		       const char *buf, size_t len)
 {
 	int rc;
 
 	l->schema = schema;
-	l->agent = agent;
 	l->buf = buf;
 	l->len = len;
 	find_syntax_errors(l);
@@ -226,24 +226,12 @@ static void load_daemon_conf(struct loader *l, int cfd, EVP_MD_CTX *md)
 	if (read_file(l, cfd, CONF_NAME, true, &buf, &len))
 		return;
 	hash_add(l, md, buf, len);
-	parse_file(l, &schema_daemon, NULL, buf, len);
+	l->agent = NULL;
+	l->role = NULL;
+	l->bound = NULL;
+	l->set = NULL;
+	parse_file(l, &schema_daemon, buf, len);
 	free(buf);
-}
-
-static bool agent_name_ok(const char *name, size_t len)
-{
-	size_t i;
-
-	if (len < 1 || len > AGENT_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '_' && c != '-')))
-			return false;
-	}
-	return true;
 }
 
 static struct agent *agent_new(struct loader *l, const char *name,
@@ -267,28 +255,88 @@ static struct agent *agent_new(struct loader *l, const char *name,
 	return a;
 }
 
-static void load_agent_file(struct loader *l, int afd, const char *name,
-			    EVP_MD_CTX *md)
+static struct role *role_new(struct loader *l, const char *name, size_t namelen,
+			     const char *file)
+{
+	struct policy *p = l->p;
+	struct role *roles, *r;
+
+	roles = load_realloc(l, p->roles, p->nroles + 1, sizeof(*roles));
+	if (!roles)
+		return NULL;
+	p->roles = roles;
+	r = &roles[p->nroles++];
+	memset(r, 0, sizeof(*r));
+	r->name = strndup(name, namelen);
+	r->file = load_strdup(l, file);
+	if (!r->name)
+		l->oom = true;
+	return r;
+}
+
+static struct bound *bound_new(struct loader *l, const char *file)
+{
+	struct policy *p = l->p;
+	struct bound *bounds, *b;
+
+	bounds = load_realloc(l, p->bounds, p->nbounds + 1, sizeof(*bounds));
+	if (!bounds)
+		return NULL;
+	p->bounds = bounds;
+	b = &bounds[p->nbounds++];
+	memset(b, 0, sizeof(*b));
+	b->file = load_strdup(l, file);
+	return b;
+}
+
+/* One folder of per-name files: agents.d, roles.d or users.d. */
+struct file_kind {
+	const char *dir;
+	const char *what;	/* "agent", "role", "bound" */
+	const struct schema *schema;
+	enum layer layer;
+};
+
+static const struct file_kind kind_agent = { AGENTS_DIR, "agent", &schema_agent, LAYER_AGENT };
+static const struct file_kind kind_role = { ROLES_DIR, "role", &schema_role, LAYER_ROLE };
+static const struct file_kind kind_bound = { USERS_DIR, "bound", &schema_bound, LAYER_BOUND };
+
+/* Make the object the file describes and point the loader at it. */
+static bool start_object(struct loader *l, const struct file_kind *k, const char *name,
+			 size_t stem, const char *rel)
+{
+	l->agent = NULL;
+	l->role = NULL;
+	l->bound = NULL;
+	l->set = NULL;
+	l->layer = k->layer;
+	if (k == &kind_agent && (l->agent = agent_new(l, name, stem, rel)))
+		l->set = &l->agent->set;
+	else if (k == &kind_role && (l->role = role_new(l, name, stem, rel)))
+		l->set = &l->role->set;
+	else if (k == &kind_bound && (l->bound = bound_new(l, rel)))
+		l->set = &l->bound->set;
+	return l->set != NULL;
+}
+
+static void load_named_file(struct loader *l, const struct file_kind *k, int dfd,
+			    const char *name, EVP_MD_CTX *md)
 {
 	size_t stem = strlen(name) - 4, len;
-	struct agent *a;
 	char *rel, *buf;
 
-	if (asprintf(&rel, AGENTS_DIR "/%s", name) < 0) {
+	if (asprintf(&rel, "%s/%s", k->dir, name) < 0) {
 		l->oom = true;
 		return;
 	}
 	l->file = rel;
-	if (!agent_name_ok(name, stem)) {
-		load_error(l, 0, "bad agent name '%.*s': names match "
-			   "[a-z0-9][a-z0-9_-]{0,31}", (int)stem, name);
-	} else if (read_file(l, afd, name, false, &buf, &len) == 0) {
+	if (!name_ok(name, stem)) {
+		load_error(l, 0, "bad %s name '%.*s': names match "
+			   "[a-z0-9][a-z0-9_-]{0,31}", k->what, (int)stem, name);
+	} else if (read_file(l, dfd, name, false, &buf, &len) == 0) {
 		hash_add(l, md, buf, len);
-		a = agent_new(l, name, stem, rel);
-		if (a) {
-			l->file = a->file ? a->file : rel;
-			parse_file(l, &schema_agent, a, buf, len);
-		}
+		if (start_object(l, k, name, stem, rel))
+			parse_file(l, k->schema, buf, len);
 		free(buf);
 	}
 	l->file = NULL;
@@ -335,15 +383,16 @@ static void list_agent_files(struct loader *l, DIR *dir, char ***out,
 	*out = names;
 }
 
-static void load_agents(struct loader *l, int cfd, EVP_MD_CTX *md)
+static void load_folder(struct loader *l, const struct file_kind *k, int cfd,
+			EVP_MD_CTX *md)
 {
 	char **names = NULL;
 	size_t n = 0, i;
 	DIR *dir;
 	int afd;
 
-	l->file = AGENTS_DIR;
-	afd = openat(cfd, AGENTS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	l->file = k->dir;
+	afd = openat(cfd, k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (afd < 0 && errno == ENOENT)
 		return;
 	dir = afd < 0 ? NULL : fdopendir(afd);
@@ -355,7 +404,7 @@ static void load_agents(struct loader *l, int cfd, EVP_MD_CTX *md)
 	}
 	list_agent_files(l, dir, &names, &n);
 	for (i = 0; i < n; i++) {
-		load_agent_file(l, dirfd(dir), names[i], md);
+		load_named_file(l, k, dirfd(dir), names[i], md);
 		free(names[i]);
 	}
 	free(names);
@@ -375,7 +424,9 @@ static void load_all(struct loader *l, const char *config_dir)
 		load_error(l, 0, "%s", strerror(errno));
 	} else {
 		load_daemon_conf(l, cfd, md);
-		load_agents(l, cfd, md);
+		load_folder(l, &kind_agent, cfd, md);
+		load_folder(l, &kind_role, cfd, md);
+		load_folder(l, &kind_bound, cfd, md);
 		close(cfd);
 	}
 	l->file = config_dir;
@@ -409,8 +460,16 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.uid_lo = 61184;
 	l.p->conf.uid_hi = 61439;
 	l.p->conf.fsync_interval_ms = 10;
+	l.p->conf.idle_timeout_s = 10;
+	l.p->conf.clients_per_uid = 32;
 	audit_conf_defaults(&l.p->conf.audit);
 	load_all(&l, config_dir);
+	if (!l.nerr && !l.oom)
+		l.nerr += cond_check_attrs(l.p, d);
+	if (!l.nerr && !l.oom)
+		l.nerr += roles_resolve(l.p, d);
+	if (!l.nerr && !l.oom)
+		l.nerr += bounds_check(l.p, d);
 	if (!l.nerr && !l.oom)
 		check_net_tables(&l);
 	free(l.bad);
@@ -426,22 +485,38 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	return 0;
 }
 
-static void agent_free(struct agent *a)
+void agent_free(struct agent *a)
 {
-	size_t i;
-
 	free(a->name);
 	free(a->file);
 	free(a->description);
 	free(a->home);
 	free(a->workspace);
-	for (i = 0; i < a->npaths; i++)
-		free(a->paths[i].pattern);
-	free(a->paths);
-	free(a->nets);
-	for (i = 0; i < a->nunix; i++)
-		free(a->unix_socks[i].path);
-	free(a->unix_socks);
+	names_free(a->roles, a->nroles);
+	for (size_t i = 0; i < a->nattrs; i++) {
+		free(a->attrs[i].key);
+		free(a->attrs[i].value);
+	}
+	free(a->attrs);
+	set_free(&a->set);
+}
+
+static void role_free(struct role *r)
+{
+	free(r->name);
+	free(r->file);
+	free(r->description);
+	names_free(r->inherit, r->ninherit);
+	set_free(&r->set);
+}
+
+static void bound_free(struct bound *b)
+{
+	free(b->file);
+	free(b->uids);
+	free(b->gids);
+	names_free(b->agents, b->nagents);
+	set_free(&b->set);
 }
 
 void policy_free(struct policy *p)
@@ -453,6 +528,13 @@ void policy_free(struct policy *p)
 	for (i = 0; i < p->nagents; i++)
 		agent_free(&p->agents[i]);
 	free(p->agents);
+	for (i = 0; i < p->nroles; i++)
+		role_free(&p->roles[i]);
+	free(p->roles);
+	for (i = 0; i < p->nbounds; i++)
+		bound_free(&p->bounds[i]);
+	free(p->bounds);
+	conds_free(p);
 	for (i = 0; i < p->nrules; i++) {
 		free(p->rules[i].file);
 		free(p->rules[i].text);

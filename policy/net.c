@@ -210,23 +210,164 @@ static bool grant_better(const struct net_grant *a, const struct net_grant *b)
 	return a->rule < b->rule;
 }
 
+static bool holds(const struct net_grant *g, const uint8_t addr[16], uint16_t port)
+{
+	return port >= g->port_lo && port <= g->port_hi &&
+	       prefix_match(g->addr, addr, g->prefix);
+}
+
+bool net_check(const struct net_grant *v, size_t n, const uint8_t addr[16],
+	       uint16_t port, uint32_t *rule)
+{
+	const struct net_grant *best = NULL, *no = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!holds(&v[i], addr, port))
+			continue;
+		if (v[i].deny && grant_better(&v[i], no))
+			no = &v[i];
+		else if (!v[i].deny && grant_better(&v[i], best))
+			best = &v[i];
+	}
+	if (no)
+		best = NULL;
+	if (rule)
+		*rule = no ? no->rule : best ? best->rule : 0;
+	return best != NULL;
+}
+
+static int push(struct net_grant **v, size_t *n, size_t *cap, const struct net_grant *g)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		struct net_grant *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *g;
+	return 0;
+}
+
+/* a ∩ b: where one prefix holds the other, the longer prefix with the
+ * ports both give; a's rule is kept. */
+static int net_meet(const struct net_grant *a, const struct net_grant *b, struct net_grant *out)
+{
+	const struct net_grant *longer = a->prefix >= b->prefix ? a : b;
+	const struct net_grant *shorter = longer == a ? b : a;
+
+	if (!prefix_match(shorter->addr, longer->addr, shorter->prefix))
+		return -1;
+	*out = *a;
+	memcpy(out->addr, longer->addr, 16);
+	out->prefix = longer->prefix;
+	out->port_lo = a->port_lo > b->port_lo ? a->port_lo : b->port_lo;
+	out->port_hi = a->port_hi < b->port_hi ? a->port_hi : b->port_hi;
+	return out->port_lo <= out->port_hi ? 0 : -1;
+}
+
+static int add_bounded(const struct perm_req *r, const struct net_grant *g,
+		       struct net_grant **v, size_t *n, size_t *cap)
+{
+	struct net_grant m;
+
+	for (size_t i = 0; i < r->nbounds; i++) {
+		const struct grant_set *b = &r->bounds[i]->set;
+
+		for (size_t j = 0; j < b->nnets; j++)
+			if (!b->nets[j].deny && perm_selects(r, b->nets[j].cond, false) &&
+			    net_meet(g, &b->nets[j], &m) == 0 && push(v, n, cap, &m) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int net_list_for(const struct perm_req *r, struct net_grant **out, size_t *count)
+{
+	bool bounded = r->nbounds && !(r->flags & PERM_NO_BOUND);
+	bool denies = !(r->flags & PERM_NO_DENIES);
+	struct net_grant *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < r->a->nnets; i++) {
+		const struct net_grant *g = &r->a->nets[i];
+		int rc = 0;
+
+		if ((g->deny && !denies) || !perm_selects(r, g->cond, g->deny))
+			continue;
+		if (bounded && !g->deny)
+			rc = add_bounded(r, g, &v, &n, &cap);
+		else
+			rc = push(&v, &n, &cap, g);
+		if (rc < 0)
+			goto oom;
+	}
+	for (size_t i = 0; bounded && denies && i < r->nbounds; i++) {
+		const struct grant_set *b = &r->bounds[i]->set;
+
+		for (size_t j = 0; j < b->nnets; j++)
+			if (b->nets[j].deny && perm_selects(r, b->nets[j].cond, true) &&
+			    push(&v, &n, &cap, &b->nets[j]) < 0)
+				goto oom;
+	}
+	*out = v;
+	*count = n;
+	return 0;
+oom:
+	free(v);
+	return -1;
+}
+
+static bool unix_in_bounds(const struct perm_req *r, const char *path)
+{
+	for (size_t i = 0; i < r->nbounds; i++) {
+		const struct grant_set *b = &r->bounds[i]->set;
+
+		for (size_t j = 0; j < b->nunix; j++)
+			if (!strcmp(b->unix_socks[j].path, path) &&
+			    perm_selects(r, b->unix_socks[j].cond, false))
+				return true;
+	}
+	return false;
+}
+
+int unix_list_for(const struct perm_req *r, const struct unix_grant ***out, size_t *count)
+{
+	bool bounded = r->nbounds && !(r->flags & PERM_NO_BOUND);
+	const struct unix_grant **v = calloc(r->a->nunix + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < r->a->nunix; i++) {
+		const struct unix_grant *u = &r->a->unix_socks[i];
+
+		if (perm_selects(r, u->cond, false) && (!bounded || unix_in_bounds(r, u->path)))
+			v[n++] = u;
+	}
+	*out = v;
+	*count = n;
+	return 0;
+}
+
 bool agent_check_connect(const struct agent *a, const uint8_t addr[16],
 			 uint16_t port, uint32_t *rule)
 {
-	const struct net_grant *g, *best = NULL;
-	size_t i;
+	struct perm_req r = { .a = a };
+	struct net_grant *v;
+	size_t n;
+	bool ok;
 
-	for (i = 0; i < a->nnets; i++) {
-		g = &a->nets[i];
-		if (port < g->port_lo || port > g->port_hi ||
-		    !prefix_match(g->addr, addr, g->prefix))
-			continue;
-		if (grant_better(g, best))
-			best = g;
+	if (net_list_for(&r, &v, &n) < 0) {
+		if (rule)
+			*rule = 0;
+		return false;
 	}
-	if (rule)
-		*rule = best ? best->rule : 0;
-	return best != NULL;
+	ok = net_check(v, n, addr, port, rule);
+	free(v);
+	return ok;
 }
 
 static int u32_cmp(const void *pa, const void *pb)
@@ -236,30 +377,34 @@ static int u32_cmp(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-/* The grants that hold the whole prefix (addr, prefix). */
-static size_t covering(const struct agent *a, const uint8_t addr[16],
+/* The grants and denials that hold the whole prefix (addr, prefix). */
+static size_t covering(const struct net_grant *v, size_t nv, const uint8_t addr[16],
 		       uint8_t prefix, const struct net_grant **cover)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < a->nnets; i++)
-		if (a->nets[i].prefix <= prefix &&
-		    prefix_match(a->nets[i].addr, addr, a->nets[i].prefix))
-			cover[n++] = &a->nets[i];
+	for (i = 0; i < nv; i++)
+		if (v[i].prefix <= prefix && prefix_match(v[i].addr, addr, v[i].prefix))
+			cover[n++] = &v[i];
 	return n;
 }
 
-/* The deciding grant for port among cover[], or NULL. */
+/* The deciding grant for port among cover[], or NULL: none, or a denial
+ * holds the port, and a denial beats any grant. */
 static const struct net_grant *decide_port(const struct net_grant **cover,
 					   size_t n, uint32_t port)
 {
 	const struct net_grant *best = NULL;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (port >= cover[i]->port_lo && port <= cover[i]->port_hi &&
-		    grant_better(cover[i], best))
+	for (i = 0; i < n; i++) {
+		if (port < cover[i]->port_lo || port > cover[i]->port_hi)
+			continue;
+		if (cover[i]->deny)
+			return NULL;
+		if (grant_better(cover[i], best))
 			best = cover[i];
+	}
 	return best;
 }
 
@@ -317,23 +462,22 @@ static uint32_t fold_ranges(const struct net_grant **cover, size_t n,
 }
 
 /* Whether grant i is the first with its (addr, prefix). */
-static bool first_of_prefix(const struct agent *a, size_t i)
+static bool first_of_prefix(const struct net_grant *v, size_t i)
 {
 	size_t j;
 
 	for (j = 0; j < i; j++)
-		if (a->nets[j].prefix == a->nets[i].prefix &&
-		    !memcmp(a->nets[j].addr, a->nets[i].addr, 16))
+		if (v[j].prefix == v[i].prefix && !memcmp(v[j].addr, v[i].addr, 16))
 			return false;
 	return true;
 }
 
-static int fill_entry(const struct agent *a, const struct net_grant *g,
-		      const struct net_grant **cover, uint32_t *edges,
+static int fill_entry(const struct net_grant *v, size_t nv, const struct net_grant *g,
+		      const char *file, const struct net_grant **cover, uint32_t *edges,
 		      struct net_entry *e, struct diag *d)
 {
 	char name[NET_PREFIX_STRLEN];
-	size_t n = covering(a, g->addr, g->prefix, cover);
+	size_t n = covering(v, nv, g->addr, g->prefix, cover);
 	uint32_t need;
 
 	memcpy(e->addr, g->addr, 16);
@@ -343,13 +487,13 @@ static int fill_entry(const struct agent *a, const struct net_grant *g,
 		return 0;
 	net_prefix_format(g->addr, g->prefix, name, sizeof(name));
 	diag_add(d, "%s:%d: %s needs %u port ranges once the prefixes that "
-		 "cover it are folded in, at most %d fit", a->file, g->line,
+		 "cover it are folded in, at most %d fit", file, g->line,
 		 name, need, NET_RANGES_MAX);
 	return -1;
 }
 
-int agent_net_table(const struct agent *a, struct net_entry **out,
-		    struct diag *d)
+int net_table(const struct net_grant *v, size_t nv, const char *file,
+	      struct net_entry **out, struct diag *d)
 {
 	const struct net_grant **cover = NULL;
 	struct net_entry *entries = NULL;
@@ -358,21 +502,20 @@ int agent_net_table(const struct agent *a, struct net_entry **out,
 	int bad = 0;
 
 	*out = NULL;
-	if (!a->nnets)
+	if (!nv)
 		return 0;
-	cover = calloc(a->nnets, sizeof(*cover));
-	edges = calloc(2 * a->nnets, sizeof(*edges));
-	entries = calloc(a->nnets, sizeof(*entries));
+	cover = calloc(nv, sizeof(*cover));
+	edges = calloc(2 * nv, sizeof(*edges));
+	entries = calloc(nv, sizeof(*entries));
 	if (!cover || !edges || !entries) {
-		diag_add(d, "%s: out of memory building the network table",
-			 a->file);
+		diag_add(d, "%s: out of memory building the network table", file);
 		bad = 1;
 		goto out;
 	}
-	for (i = 0; i < a->nnets; i++) {
-		if (!first_of_prefix(a, i))
+	for (i = 0; i < nv; i++) {
+		if (!first_of_prefix(v, i))
 			continue;
-		if (fill_entry(a, &a->nets[i], cover, edges, &entries[n++], d))
+		if (fill_entry(v, nv, &v[i], file, cover, edges, &entries[n++], d))
 			bad = 1;
 	}
 out:
@@ -384,4 +527,22 @@ out:
 	}
 	*out = entries;
 	return (int)n;
+}
+
+int agent_net_table(const struct agent *a, struct net_entry **out,
+		    struct diag *d)
+{
+	struct perm_req r = { .a = a };
+	struct net_grant *v;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (net_list_for(&r, &v, &n) < 0) {
+		diag_add(d, "%s: out of memory building the network table", a->file);
+		return -1;
+	}
+	rc = net_table(v, n, a->file, out, d);
+	free(v);
+	return rc;
 }

@@ -31,6 +31,8 @@ struct schema {
 
 extern const struct schema schema_daemon;
 extern const struct schema schema_agent;
+extern const struct schema schema_role;
+extern const struct schema schema_bound;
 
 /* State of one policy_load() call, and of the file it is parsing. */
 struct loader {
@@ -40,7 +42,13 @@ struct loader {
 	bool oom;
 
 	const struct schema *schema;
-	struct agent *agent;		/* NULL while parsing pinfoldd.conf */
+	/* The file being parsed: at most one of agent, role and bound is
+	 * set, and set is its grant set (all NULL for pinfoldd.conf). */
+	struct agent *agent;
+	struct role *role;
+	struct bound *bound;
+	struct grant_set *set;
+	enum layer layer;
 	const char *file;		/* relative to the configuration dir */
 	const char *buf;		/* the file's bytes */
 	size_t len, pos;
@@ -73,6 +81,8 @@ int keys_handler(void *user, const char *section, const char *name,
 		 const char *value);
 int parse_uint(const char *s, unsigned long long max,
 	       unsigned long long *out);
+/* A group name or number; reports an unknown one at l->line. */
+int load_resolve_gid(struct loader *l, const char *value, gid_t *gid);
 
 /* paths.c */
 int path_pattern_check(const char *pattern, char *why, size_t whylen);
@@ -82,6 +92,53 @@ int path_plain_check(const char *path, char *why, size_t whylen);
  * line left 0). Returns 0, or -1 with the reason in why. */
 int net_parse_connect(const char *value, struct net_grant **out, size_t *n,
 		      char *why, size_t whylen);
+
+/* cond.c: parse a condition written at l->file:l->line into a new
+ * entry of p->conds, *out its index. Returns 0, or -1 after reporting. */
+int cond_parse(struct loader *l, const char *text, uint32_t *out);
+/* Whether a line with condition cond takes part in permission r. With
+ * no context a grant's condition cannot be judged and the grant is left
+ * out; a denial's is kept. */
+bool perm_selects(const struct perm_req *r, uint32_t cond, bool deny);
+/* The conjunction of a and b as a condition index (0 is "none"). Returns
+ * 0, -1 when memory runs out, -2 when they name different time zones. */
+int cond_join(struct policy *p, uint32_t a, uint32_t b, uint32_t *out);
+/* Report each agent.KEY term no agent that may use it declares. */
+unsigned cond_check_attrs(struct policy *p, struct diag *d);
+void conds_free(struct policy *p);
+/* Split "VALUE when COND" at the first " when ": *cond points to COND,
+ * or is NULL; the value part is copied into buf. -1 when it does not fit. */
+int split_when(const char *value, char *buf, size_t buflen, const char **cond);
+
+/* grants.c: append to a set; each returns the new element or NULL when
+ * memory runs out (l->oom set). */
+struct path_grant *set_add_path(struct loader *l, struct grant_set *s);
+struct net_grant *set_add_nets(struct loader *l, struct grant_set *s, size_t n);
+struct unix_grant *set_add_unix(struct loader *l, struct grant_set *s);
+/* Append copies of every grant of src to dst, each with its condition
+ * joined to cond (0: none). Returns 0, or cond_join()'s error. */
+int set_append(struct policy *p, struct grant_set *dst, const struct grant_set *src,
+	       uint32_t cond);
+void set_free(struct grant_set *s);
+/* A comma-separated list into *out (each item trimmed, none empty).
+ * Returns the count, or -1 with the reason in why. */
+int parse_name_list(const char *value, char ***out, char *why, size_t whylen);
+void names_free(char **v, size_t n);
+
+/* roles.c: resolve every agent's roles into its set, report unknown roles
+ * and cycles. Returns the number of errors reported. */
+unsigned roles_resolve(struct policy *p, struct diag *d);
+/* Resolve one agent's roles (names in a->roles) into a->set. file and
+ * line say where the list was written. Returns 0 or -1 with d told. */
+int roles_apply(struct policy *p, struct agent *a, struct diag *d);
+bool name_ok(const char *name, size_t len);
+
+/* bounds.c: report bounds that name an unknown agent. Returns the number
+ * of errors. */
+unsigned bounds_check(struct policy *p, struct diag *d);
+
+/* load.c */
+void agent_free(struct agent *a);
 
 /* hash.c: the policy hash, see docs/policy.md. hash_end frees md; each
  * returns 0, or -1 when OpenSSL fails. */

@@ -16,6 +16,7 @@ static void usage(FILE *f)
 		"  run --agent NAME [--workspace DIR] -- CMD [ARGS...]\n"
 		"                     run CMD as agent NAME under its policy\n"
 		"  status             what pinfoldd enforces, its sessions and counters\n"
+		"  reload             load the configuration again (as SIGHUP does)\n"
 		"  policy check|explain|show [--config-dir DIR] ...\n"
 		"                     check a configuration, explain a decision, show grants\n"
 		"  audit pubkey [--state-dir DIR]\n"
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_run(&c, argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(&c, argc, argv);
+	if (!strcmp(argv[0], "reload"))
+		return cmd_reload(&c, argc, argv);
 	if (!strcmp(argv[0], "policy"))
 		return cmd_policy(&c, argc, argv);
 	if (!strcmp(argv[0], "audit"))

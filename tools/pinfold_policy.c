@@ -5,6 +5,10 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <time.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@ struct policy_args {
 	const char *workspace;
 	const char *home;
 	const char *exec, *open, *connect;
+	const char *user;
 	bool write;
 };
 
@@ -26,10 +31,10 @@ static int policy_usage(void)
 {
 	fprintf(stderr,
 		"usage: pinfold policy check [--config-dir DIR]\n"
-		"       pinfold policy explain [--config-dir DIR] --agent NAME [--workspace DIR]\n"
+		"       pinfold policy explain [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                              [--home DIR] (--exec PATH | --open PATH [--write] |\n"
 		"                              --connect ADDR:PORT)\n"
-		"       pinfold policy show [--config-dir DIR] --agent NAME [--workspace DIR]\n"
+		"       pinfold policy show [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                           [--home DIR]\n"
 		"explain exits 0 for an allow, 1 for a deny.\n");
 	return 2;
@@ -46,6 +51,7 @@ static int parse(int argc, char **argv, struct policy_args *a)
 		{ "open", required_argument, NULL, 'o' },
 		{ "write", no_argument, NULL, 'W' },
 		{ "connect", required_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
 		{ 0 },
 	};
 	int o;
@@ -61,6 +67,7 @@ static int parse(int argc, char **argv, struct policy_args *a)
 		case 'o': a->open = optarg; break;
 		case 'W': a->write = true; break;
 		case 'n': a->connect = optarg; break;
+		case 'u': a->user = optarg; break;
 		default: return -1;
 		}
 	}
@@ -93,24 +100,16 @@ static const struct agent *find_agent(const struct policy *p, const char *name)
 
 /* The session's values of ${workspace} and ${home}, as the daemon would
  * choose them when none is given. */
-static struct grants *bind_session(const struct agent *ag, const struct policy_args *a)
+static void session_dirs(const struct agent *ag, const struct policy_args *a, char ws[PATH_MAX])
 {
-	char ws[PATH_MAX];
-	struct diag d = { 0 };
-	struct grants *g;
-
 	if (a->workspace)
-		snprintf(ws, sizeof(ws), "%s", a->workspace);
+		snprintf(ws, PATH_MAX, "%s", a->workspace);
 	else if (ag->workspace)
-		snprintf(ws, sizeof(ws), "%s", ag->workspace);
+		snprintf(ws, PATH_MAX, "%s", ag->workspace);
 	else
-		snprintf(ws, sizeof(ws), "/var/lib/pinfold/workspaces/%s", ag->name);
-	g = grants_bind(ag, ws, a->home ? a->home : ag->home ? ag->home : ws, &d);
-	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%s\n", d.msgs[i]);
-	diag_free(&d);
-	return g;
+		snprintf(ws, PATH_MAX, "/var/lib/pinfold/workspaces/%s", ag->name);
 }
+
 
 static void print_rule(const struct policy *p, uint32_t id)
 {
@@ -148,13 +147,86 @@ static int parse_dest(const char *s, uint8_t addr[16], uint16_t *port)
 	return inet_pton(AF_INET, host, addr + 12) == 1 ? 0 : -1;
 }
 
+/* The dispatcher named by --user (a name or a uid; root without it), its
+ * groups from the group database, and the session as now. */
+struct who {
+	uid_t uid;
+	char name[256];
+	bool named;
+	gid_t gids[256];
+	int ngids;
+};
+
+static int who_of(const char *user, struct who *w)
+{
+	struct passwd *pw;
+	char *end;
+
+	memset(w, 0, sizeof(*w));
+	pw = user ? getpwnam(user) : getpwuid(0);
+	if (!pw && user && *user) {
+		unsigned long v = strtoul(user, &end, 10);
+
+		if (*end)
+			return -1;
+		w->uid = (uid_t)v;
+		pw = getpwuid(w->uid);
+	}
+	if (pw) {
+		w->uid = pw->pw_uid;
+		snprintf(w->name, sizeof(w->name), "%s", pw->pw_name);
+		w->named = true;
+		w->ngids = 256;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, w->gids, &w->ngids) < 0)
+			w->ngids = 0;
+	} else {
+		w->gids[0] = (gid_t)w->uid;
+		w->ngids = 1;
+	}
+	return 0;
+}
+
+static int perm_of(const struct policy *p, const struct agent *ag, const struct policy_args *a,
+		   struct who *w, struct eval_ctx *ctx, struct perm_req *r)
+{
+	const struct bound **b;
+	size_t nb;
+
+	if (who_of(a->user, w) < 0) {
+		fprintf(stderr, "pinfold: unknown user '%s'\n", a->user);
+		return -1;
+	}
+	*ctx = (struct eval_ctx){ .agent = ag, .uid = w->uid, .user = w->named ? w->name : NULL,
+				  .gids = w->gids, .ngids = (size_t)w->ngids, .launch = "run",
+				  .tty = isatty(0), .start = time(NULL), .now = time(NULL) };
+	if (perm_bounds(p, ag->name, w->uid, w->gids, (size_t)w->ngids, &b, &nb) < 0)
+		return -1;
+	*r = (struct perm_req){ .p = p, .a = ag, .ctx = ctx, .bounds = b, .nbounds = nb };
+	return 0;
+}
+
 static int explain(const struct policy *p, const struct agent *ag, const struct policy_args *a)
 {
-	uint32_t rule = 0;
-	bool allow;
+	struct eval_ctx ctx;
+	struct perm_req r;
+	struct verdict v;
+	struct who w;
+	char ws[PATH_MAX];
+	int rc;
 
 	if (!!a->exec + !!a->open + !!a->connect != 1)
 		return policy_usage();
+	if (perm_of(p, ag, a, &w, &ctx, &r) < 0)
+		return 2;
+	if (!policy_may_dispatch(p, ag->name, w.uid, w.gids, (size_t)w.ngids)) {
+		printf("deny: uid %u may not launch agent '%s' (layer: dispatcher bound)\n",
+		       (unsigned)w.uid, ag->name);
+		free((void *)r.bounds);
+		return 1;
+	}
+	session_dirs(ag, a, ws);
+	r.vars = (struct bind_vars){ ws, a->home ? a->home : ag->home ? ag->home : ws,
+				     ctx.user };
 	if (a->connect) {
 		uint8_t addr[16];
 		uint16_t port;
@@ -162,34 +234,58 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 		if (parse_dest(a->connect, addr, &port)) {
 			fprintf(stderr, "pinfold: bad destination '%s': use ADDR:PORT or "
 					"[ADDR]:PORT\n", a->connect);
+			free((void *)r.bounds);
 			return 2;
 		}
-		allow = agent_check_connect(ag, addr, port, &rule);
+		rc = perm_explain_connect(&r, addr, port, &v);
 	} else {
-		struct grants *g = bind_session(ag, a);
-
-		if (!g)
-			return 2;
-		allow = grants_check_path(g, a->exec ? a->exec : a->open,
-					  a->exec ? ACC_EXEC : a->write ? ACC_WRITE : ACC_READ, &rule);
-		grants_free(g);
+		rc = perm_explain_path(&r, a->exec ? a->exec : a->open,
+				       a->exec ? ACC_EXEC : a->write ? ACC_WRITE : ACC_READ, &v);
 	}
-	printf("%s: ", allow ? "allow" : "deny");
-	print_rule(p, allow ? rule : 0);
-	return allow ? 0 : 1;
+	free((void *)r.bounds);
+	if (rc < 0)
+		return 2;
+	printf("%s: ", v.allow ? "allow" : "deny");
+	print_rule(p, v.rule);
+	if (!v.allow)
+		printf("layer: %s\n", layer_name(v.layer));
+	return v.allow ? 0 : 1;
+}
+
+static void show_runs_as(const struct agent *ag, const struct who *w, size_t nbounds)
+{
+	if (ag->has_uid || w->uid == 0)
+		printf("  runs as a service uid: the dispatcher's bound rests on pinfold's "
+		       "layers alone (Landlock, cgroup BPF, seccomp)\n");
+	else
+		printf("  runs as uid %u, the dispatcher's, with no_new_privs and no "
+		       "capabilities: Unix permissions hold it to that user too\n",
+		       (unsigned)w->uid);
+	if (!nbounds)
+		printf("  no bound in users.d applies: unbounded (root only)\n");
 }
 
 static int show(const struct policy *p, const struct agent *ag, const struct policy_args *a)
 {
-	struct grants *g = bind_session(ag, a);
 	struct net_entry *t = NULL;
+	struct net_grant *nv = NULL;
 	struct diag d = { 0 };
+	struct eval_ctx ctx;
+	struct perm_req r;
+	struct grants *g;
+	char ws[PATH_MAX];
+	struct who w;
+	size_t nn = 0;
 	int n;
 
-	if (!g)
+	if (perm_of(p, ag, a, &w, &ctx, &r) < 0)
 		return 2;
+	session_dirs(ag, a, ws);
+	r.vars = (struct bind_vars){ ws, a->home ? a->home : ag->home ? ag->home : ws, ctx.user };
+	g = grants_for(&r, &d);
 	printf("agent %s (%s)%s\n", ag->name, ag->file, ag->enabled ? "" : ", disabled");
-	for (size_t i = 0; i < g->npaths; i++) {
+	show_runs_as(ag, &w, r.nbounds);
+	for (size_t i = 0; g && i < g->npaths; i++) {
 		const struct bound_path *bp = &g->paths[i];
 
 		printf("  %c%c%c %s   ", bp->access & ACC_READ ? 'r' : '-',
@@ -197,19 +293,27 @@ static int show(const struct policy *p, const struct agent *ag, const struct pol
 		       bp->path);
 		print_rule(p, bp->rule);
 	}
+	for (size_t i = 0; g && i < g->ndenies; i++) {
+		printf("  deny %s   ", g->denies[i].path);
+		print_rule(p, g->denies[i].rule);
+	}
 	grants_free(g);
-	n = agent_net_table(ag, &t, &d);
+	n = net_list_for(&r, &nv, &nn) < 0 ? -1 : net_table(nv, nn, ag->file, &t, &d);
 	for (int i = 0; i < n; i++) {
 		char pfx[NET_PREFIX_STRLEN];
 
 		net_prefix_format(t[i].addr, t[i].prefix, pfx, sizeof(pfx));
-		for (uint32_t r = 0; r < t[i].value.nranges; r++) {
-			printf("  connect %s port %u-%u   ", pfx, t[i].value.r[r].lo,
-			       t[i].value.r[r].hi);
-			print_rule(p, t[i].value.r[r].rule);
+		for (uint32_t k = 0; k < t[i].value.nranges; k++) {
+			printf("  connect %s port %u-%u   ", pfx, t[i].value.r[k].lo,
+			       t[i].value.r[k].hi);
+			print_rule(p, t[i].value.r[k].rule);
 		}
 	}
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.msgs[i]);
 	free(t);
+	free(nv);
+	free((void *)r.bounds);
 	diag_free(&d);
 	printf("  everything else is denied\n");
 	return 0;

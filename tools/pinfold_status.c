@@ -1,28 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* pinfold status: what pinfoldd enforces, its sessions, its counters. */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
-
-static int recv_reply(int sock, json_t **m)
-{
-	struct pollfd p = { sock, POLLIN, 0 };
-	int fds[PROTO_FDS_MAX], nfds, r;
-
-	do {
-		if (poll(&p, 1, 10000) <= 0)
-			return -ETIMEDOUT;
-		r = proto_recv(sock, m, fds, &nfds);
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
-	} while (r == -EAGAIN);
-	return r;
-}
 
 static void print_status(json_t *m)
 {
@@ -60,36 +41,44 @@ static void print_status(json_t *m)
 		       (long long)json_integer_value(json_object_get(s, "denials")));
 }
 
+/* A verb that takes no arguments: its reply, or NULL after saying why. */
+static json_t *call_plain(struct cli *c, int argc, const char *verb)
+{
+	json_t *req, *m;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: pinfold %s\n", verb);
+		return NULL;
+	}
+	req = json_pack("{s:s}", "verb", verb);
+	m = cli_call(c, req);
+	json_decref(req);
+	return m;
+}
+
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	json_t *req, *m = NULL;
-	int sock, r;
+	json_t *m = call_plain(c, argc, "status");
 
 	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: pinfold status\n");
-		return 2;
-	}
-	sock = cli_connect(c);
-	if (sock < 0)
-		return EXIT_PINFOLD;
-	req = json_pack("{s:s}", "verb", "status");
-	r = proto_send(sock, req, NULL, 0);
-	json_decref(req);
-	if (!r)
-		r = recv_reply(sock, &m);
-	close(sock);
-	if (r) {
-		fprintf(stderr, "pinfold: no status from pinfoldd: %s\n", strerror(-r));
-		return EXIT_PINFOLD;
-	}
-	if (!json_is_true(json_object_get(m, "ok"))) {
-		fprintf(stderr, "pinfold: %s\n",
-			json_string_value(json_object_get(m, "error")) ?: "status refused");
-		json_decref(m);
-		return EXIT_PINFOLD;
-	}
+	if (!m)
+		return argc != 1 ? 2 : EXIT_PINFOLD;
 	print_status(m);
+	json_decref(m);
+	return 0;
+}
+
+/* pinfold reload: the daemon loads its configuration again, as on SIGHUP,
+ * and says whether it took it. */
+int cmd_reload(struct cli *c, int argc, char **argv)
+{
+	json_t *m = call_plain(c, argc, "reload");
+
+	(void)argv;
+	if (!m)
+		return argc != 1 ? 2 : EXIT_PINFOLD;
+	if (c->verbose)
+		printf("policy %s\n", json_string_value(json_object_get(m, "policy")));
 	json_decref(m);
 	return 0;
 }

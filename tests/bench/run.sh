@@ -8,6 +8,9 @@
 # 2. An event storm: an agent opens distinct files and makes distinct
 #    connects as fast as it can; prints events per second seen, decided and
 #    chained end to end, and events dropped.
+# 3. The control socket: a good client's status round trips, alone and
+#    while 20 uids flood the socket with hostile connections; prints the
+#    median and p99 of each.
 #
 # 3. The audit log: the append rate of a signed log with group commit
 #    (bench_append, in process), and chain-verify's speed next to
@@ -227,5 +230,23 @@ bench_storm() {
 	"$build/chain-verify" -q "$tmp/state/audit" && echo "  chain verified"
 }
 
+bench_control() {
+	local clients=$repo/tests/integration/control_clients.py quiet loud fpid
+	echo "== control socket: status round trips, alone and under a flood from 20 uids"
+	daemon_start
+	quiet=$(python3 "$clients" good "$sock" 500)
+	python3 "$clients" flood "$sock" 8 $(seq 60010 60029) >"$tmp/flood.out" &
+	fpid=$!
+	sleep 1
+	loud=$(python3 "$clients" good "$sock" 500)
+	wait "$fpid"
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+	echo "  alone:       $quiet"
+	echo "  under flood: $loud ($(cat "$tmp/flood.out") connects tried in 8 s)"
+}
+
 [ "$pairs" -gt 0 ] && bench_build
 bench_storm
+bench_control

@@ -23,6 +23,8 @@
  *   probe openstorm DIR N        opens DIR/f0 .. DIR/f{N-1}; "ok N"
  *   probe connectstorm N         N TCP connects to 127.0.0.1 ports
  *                                20000 + i % 40000; "ok N"
+ *   probe control SOCKET VERB    one control request {"verb": VERB}; "ok",
+ *                                or "refused: ERROR" (exit 1)
  *
  * ECONNREFUSED from connect means the kernel let the connect out.
  */
@@ -39,9 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #define CONNECT_TIMEOUT_MS 2000
 #define DOUBLEFORK_TIMEOUT_MS 5000
@@ -477,7 +482,46 @@ static int act_ids(char **argv, int argc)
 	return 0;
 }
 
+/* One request on pinfoldd's control socket, as any local process could. */
+static int act_control(char **argv, int argc)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd p = { .events = POLLIN };
+	char reply[65536];
+	json_t *req, *m;
+	ssize_t n;
+	int ok;
+
+	(void)argc;
+	if (strlen(argv[0]) >= sizeof(sa.sun_path))
+		return usage("control: socket path too long");
+	strcpy(sa.sun_path, argv[0]);
+	p.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (p.fd < 0 || connect(p.fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return report_errno(errno);
+	req = json_pack("{s:s}", "verb", argv[1]);
+	n = json_dumpb(req, reply, sizeof(reply), JSON_COMPACT);
+	json_decref(req);
+	if (send(p.fd, reply, (size_t)n, 0) < 0)
+		return report_errno(errno);
+	if (poll(&p, 1, 5000) != 1)
+		return report_errno(ETIMEDOUT);
+	n = recv(p.fd, reply, sizeof(reply), 0);
+	if (n <= 0)
+		return report_errno(n < 0 ? errno : EPIPE);
+	m = json_loadb(reply, (size_t)n, 0, NULL);
+	ok = json_is_true(json_object_get(m, "ok"));
+	if (ok)
+		printf("ok\n");
+	else
+		printf("refused: %s\n", json_string_value(json_object_get(m, "error")) ?: "?");
+	json_decref(m);
+	close(p.fd);
+	return ok ? 0 : 1;
+}
+
 static const struct action actions[] = {
+	{ "control", 2, 2, act_control },
 	{ "ids", 0, 0, act_ids },
 	{ "read", 1, 1, act_read },
 	{ "write", 1, 1, act_write },

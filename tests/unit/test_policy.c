@@ -164,15 +164,15 @@ static const struct bad_case bad_cases[] = {
 	    "not expanded here" } },
 	{ "agents.d/ci.ini", "[files]\nread = etc/passwd\n", 0,
 	  { "agents.d/ci.ini:2: relative path 'etc/passwd': paths are "
-	    "absolute or begin with ${workspace} or ${home}" } },
+	    "absolute or begin with ${workspace}, ${home} or ${user}" } },
 	{ "agents.d/ci.ini", "[exec]\nallow = ~/bin\n", 0,
 	  { "agents.d/ci.ini:2: relative path '~/bin': paths are absolute "
-	    "or begin with ${workspace} or ${home}" } },
+	    "or begin with ${workspace}, ${home} or ${user}" } },
 	{ "agents.d/ci.ini", "[files]\nread = ${tmp}/x\n", 0,
 	  { "agents.d/ci.ini:2: unknown variable '${tmp}' in '${tmp}/x'" } },
-	{ "agents.d/ci.ini", "[files]\nwrite = ${workspace}/${user}\n", 0,
-	  { "agents.d/ci.ini:2: unknown variable '${user}' in "
-	    "'${workspace}/${user}'" } },
+	{ "agents.d/ci.ini", "[files]\nwrite = ${workspace}/x${user}\n", 0,
+	  { "agents.d/ci.ini:2: '${user}' must be a whole path component in "
+	    "'${workspace}/x${user}'" } },
 	{ "agents.d/ci.ini", "[files]\nread = /x/${home}\n", 0,
 	  { "agents.d/ci.ini:2: '${home}' must begin the path and be "
 	    "followed by '/' in '/x/${home}'" } },
