@@ -116,6 +116,7 @@ static void chain_free(struct chain *c)
 		close(c->lock_fd);
 	free(c->path);
 	free(c->wbuf);
+	free(c->frags);
 	free(c);
 }
 
@@ -131,12 +132,13 @@ static int chain_new(const char *dir, struct chain **out, char *err, size_t errl
 		return chain_fail(err, errlen, -ENOMEM, "%s: out of memory", dir);
 	c->fd = c->dfd = c->lock_fd = c->ckpt_fd = -1;
 	c->wbuf = malloc(CHAIN_RECORD_MAX);
+	c->frags = calloc(1, sizeof(*c->frags));
 	if (asprintf(&c->path, "%s%s%s", dir, sep, CHAIN_FILE) < 0)
 		c->path = NULL;
 	c->head = json_pack("{s:I,s:s}", "seq", (json_int_t)0, "prev", "");
 	c->head_seq = json_object_get(c->head, "seq");
 	c->head_prev = json_object_get(c->head, "prev");
-	if (!c->wbuf || !c->path || !c->head)
+	if (!c->wbuf || !c->path || !c->head || !c->frags)
 		return chain_fail(err, errlen, -ENOMEM, "%s: out of memory", dir);
 	rc = chain_hasher_init(&c->hasher);
 	if (rc < 0)
@@ -625,10 +627,9 @@ static size_t line_encode(const struct chain *c, const json_t *rec, char *dst, s
 
 	if (h == 0 || h >= room || json_object_size(rec) == 0)
 		return h;
-	n = json_dumpb(rec, dst + h - 1, room - (h - 1), JSON_COMPACT);
+	n = chain_encode_members(c->frags, rec, dst + h - 1, room - (h - 1));
 	if (n == 0)
 		return 0;
-	dst[h - 1] = ',';
 	return h - 1 + n;
 }
 

@@ -34,6 +34,28 @@ bool chain_hasher_hash(struct chain_hasher *h, const char *line, size_t len,
  */
 int chain_verify_fd(int fd, const char *name, struct verify_result *r);
 
+/* Encoded member names and shared values (chain_encode.c). */
+#define CHAIN_FRAG_RAW 128
+#define CHAIN_FRAG_KEYS 64
+#define CHAIN_FRAG_VALS 256
+struct chain_frag {
+	const json_t *owner;	/* a value's json_t; unused for keys */
+	size_t raw_len, enc_len;
+	char raw[CHAIN_FRAG_RAW];	/* the text as it is */
+	char enc[2 * CHAIN_FRAG_RAW + 8];	/* as jansson encodes it */
+};
+struct chain_frags {
+	struct chain_frag keys[CHAIN_FRAG_KEYS];
+	struct chain_frag vals[CHAIN_FRAG_VALS];
+};
+
+/*
+ * Encode rec's members as they follow a spliced head: ,"k":v,...} into
+ * dst. Returns the length; 0 when jansson cannot encode a member; room
+ * (or more) when it does not fit.
+ */
+size_t chain_encode_members(struct chain_frags *f, const json_t *rec, char *dst, size_t room);
+
 struct chain {
 	int fd;			/* the active segment, chain.jsonl */
 	int dfd;		/* the audit directory */
@@ -60,6 +82,7 @@ struct chain {
 	uint64_t seg_first;		/* seq of the active segment's first record */
 	uint64_t seg_bytes;		/* its size, buffered bytes included */
 	bool rotating;
+	struct chain_frags *frags;
 };
 
 /* chain.c, for chain_segment.c */
