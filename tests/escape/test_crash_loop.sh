@@ -96,7 +96,7 @@ out=$("$BUILD/chain-verify" --key "$KEY" "$STATE/audit") || fail "the final log 
 log "$out"
 grep -q ', 0 records after it unsigned$' <<<"$out" || fail "the clean stop left no final checkpoint: $out"
 starts=$(cat "$STATE"/audit/chain-*.jsonl "$STATE/audit/chain.jsonl" 2>/dev/null |
-	grep -c '"type":"daemon-start"')
+	grep -c '^{"seq":[0-9]*,"prev":"[0-9a-f]*","type":"daemon-start"')
 assert_eq "$((CRASHES + 1))" "$starts" "daemon-start records in all segments"
 
 # Every torn byte is in a quarantine file that a recovery record names,
