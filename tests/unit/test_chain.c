@@ -497,6 +497,30 @@ static void test_line_format(void **state)
 	free(t);
 }
 
+/* A shared value whose content changes is encoded anew, never from the
+ * encoder's cache of its old content. */
+static void test_shared_value_changes(void **state)
+{
+	struct fixture *f = *state;
+	json_t *shared = json_string("first"), *rec = json_object();
+	char err[512], *buf;
+	struct chain *c;
+	size_t len;
+
+	json_object_set(rec, "type", shared); /* refcount 2: shared */
+	assert_int_equal(chain_open(f->dir, &c, err, sizeof(err)), 0);
+	assert_int_equal(chain_append(c, rec), 0);
+	json_string_set(shared, "second, longer");
+	assert_int_equal(chain_append(c, rec), 1);
+	assert_int_equal(chain_close(c), 0);
+	buf = file_read(f->path, &len);
+	assert_non_null(strstr(buf, "\"type\":\"first\"}"));
+	assert_non_null(strstr(buf, "\"type\":\"second, longer\"}"));
+	free(buf);
+	json_decref(rec);
+	json_decref(shared);
+}
+
 /* An empty caller object still gives a valid line: head only. */
 static void test_empty_record(void **state)
 {
@@ -1146,6 +1170,7 @@ int main(void)
 		T(test_golden_written),
 		T(test_append_verify),
 		T(test_line_format),
+		T(test_shared_value_changes),
 		T(test_empty_record),
 		T(test_reopen_continues),
 		T(test_append_rejects),
