@@ -271,6 +271,27 @@ static void test_segments_and_retention(void **state)
 	free(buf);
 }
 
+/* A crash between a segment's rename and the new chain.jsonl: the next
+ * open begins the new segment, linked to the closed one. */
+static void test_rotation_interrupted(void **state)
+{
+	struct fixture *f = *state;
+	struct log_shape s = { .records = 50, .checkpoint_records = 1000 };
+	struct verify_result r;
+	char from[160], to[200];
+	struct chain *c;
+
+	log_write(f, &s);
+	snprintf(from, sizeof(from), "%s/%s", f->audit, CHAIN_FILE);
+	snprintf(to, sizeof(to), "%s/" CHAIN_SEGMENT_FMT, f->audit, (uint64_t)0);
+	assert_int_equal(rename(from, to), 0);
+	c = log_open(f, f->key, &s);
+	assert_int_equal(chain_close(c), 0);
+	assert_int_equal(verify(f, f->key, &r), VERIFY_OK);
+	assert_int_equal(r.segments, 2);
+	assert_int_equal(r.records, 52); /* the segment record joins them */
+}
+
 /* ---- golden ------------------------------------------------------------- */
 
 static void golden_compare(const char *got_path, const char *name)
@@ -848,6 +869,7 @@ int main(void)
 		T(test_genesis_and_checkpoints),
 		T(test_reopen_and_durable),
 		T(test_segments_and_retention),
+		T(test_rotation_interrupted),
 		T(test_golden),
 		T(test_tamper_rows),
 		T(test_truncate_every_boundary),
