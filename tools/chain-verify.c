@@ -80,7 +80,38 @@ static char *file_slurp(const char *path, size_t *len)
 }
 
 /*
- * Every note in the file becomes an anchor; a note whose signature fails
+ * The journal's line of a checkpoint, "... checkpoint origin=O size=N
+ * head=B64", carries no signature but is an anchor all the same: it left
+ * the host when the checkpoint was made. Returns the length of the line,
+ * or 0 when it is no such line.
+ */
+static size_t journal_line(const char *text, size_t len, struct chain_checkpoint *cp)
+{
+	const char *nl = memchr(text, '\n', len), *o, *z, *h;
+	char line[512], b64[64];
+	unsigned long long size;
+	size_t n = nl ? (size_t)(nl - text) : len;
+
+	if (n >= sizeof(line))
+		return 0;
+	memcpy(line, text, n);
+	line[n] = 0;
+	o = strstr(line, "checkpoint origin=");
+	z = o ? strstr(o, " size=") : NULL;
+	h = z ? strstr(z, " head=") : NULL;
+	if (!h || (size_t)(z - o) - 18 >= sizeof(cp->origin) ||
+	    sscanf(z, " size=%llu head=%63s", &size, b64) != 2 ||
+	    chain_base64_decode(b64, strlen(b64), cp->hash, CHAIN_HASH_LEN) != CHAIN_HASH_LEN)
+		return 0;
+	memcpy(cp->origin, o + 18, (size_t)(z - o) - 18);
+	cp->origin[z - o - 18] = 0;
+	cp->size = size;
+	return nl ? n + 1 : n;
+}
+
+/*
+ * Every note in the file becomes an anchor, and so does every journal
+ * line of a checkpoint; a note whose signature fails
  * is a forgery, reported here (exit 1), since it is no anchor at all.
  */
 static int anchor_option(struct options *o, const char *path)
@@ -99,6 +130,14 @@ static int anchor_option(struct options *o, const char *path)
 			pos++;
 		if (pos >= len)
 			break;
+		used = journal_line(buf + pos, len - pos, &cp);
+		if (used) {
+			if (o->nanchors == ANCHORS_MAX)
+				break;
+			o->anchors[o->nanchors++] = cp;
+			pos += used;
+			continue;
+		}
 		v = chain_note_parse(buf + pos, len - pos, o->key, &cp, &used, why, sizeof(why));
 		if (v == NOTE_BAD_SIGNATURE || v == NOTE_NOT_SIGNED) {
 			fprintf(stderr, "chain-verify: %s: first bad record seq %" PRIu64 ": %s: "
