@@ -117,7 +117,7 @@ static size_t journal_line(const char *text, size_t len, struct chain_checkpoint
 static int anchor_option(struct options *o, const char *path)
 {
 	struct chain_checkpoint cp;
-	size_t len, pos = 0, used;
+	size_t len, pos = 0, used, before = o->nanchors;
 	char why[160], *buf = file_slurp(path, &len);
 	int v, rc = -1;
 
@@ -148,9 +148,15 @@ static int anchor_option(struct options *o, const char *path)
 			rc = -EXIT_TAMPERED;
 			goto out;
 		}
-		if (v == NOTE_MALFORMED || o->nanchors == ANCHORS_MAX) {
-			fprintf(stderr, "chain-verify: --anchor '%s': %s\n", path,
-				v == NOTE_MALFORMED ? why : "too many anchors");
+		if (v == NOTE_MALFORMED) {
+			/* Other lines of a journal excerpt are passed over. */
+			const char *nl = memchr(buf + pos, '\n', len - pos);
+
+			pos = nl ? (size_t)(nl - buf) + 1 : len;
+			continue;
+		}
+		if (o->nanchors == ANCHORS_MAX) {
+			fprintf(stderr, "chain-verify: --anchor '%s': too many anchors\n", path);
 			rc = -EXIT_TROUBLE;
 			goto out;
 		}
@@ -158,6 +164,10 @@ static int anchor_option(struct options *o, const char *path)
 		pos += used;
 	}
 	rc = 0;
+	if (o->nanchors == before) {
+		fprintf(stderr, "chain-verify: --anchor '%s': no checkpoint in it\n", path);
+		rc = -EXIT_TROUBLE;
+	}
 out:
 	free(buf);
 	return rc;

@@ -26,6 +26,12 @@ echo "not for agents" >"$SECRET"
 chmod 0644 "$SECRET"
 
 mkdir -p "$CONF/agents.d"
+# Every checkpoint also goes to a file and to a command, the anchors.
+{
+	echo '[daemon]'
+	echo "anchor_file = $TEST_TMP/anchors.notes"
+	echo "anchor_command = cat >> $TEST_TMP/command.notes"
+} >"$CONF/pinfoldd.conf"
 {
 	echo '[agent]'
 	echo 'description = writes a few decisions'
@@ -148,6 +154,46 @@ signed_log() {
 	assert_contains "$TEST_TMP/wrong" "wrong public key"
 }
 row signed-log signed_log
+
+# The anchors got every checkpoint: the file, the command and the journal
+# (the daemon's stderr). With any of them, a copy of the log cut before
+# the last checkpoint is caught even after its checkpoints are cut too.
+anchors() {
+	local a rc
+	"$BUILD/chain-verify" -q --key "$KEY" --anchor "$TEST_TMP/anchors.notes" "$STATE/audit" ||
+		fail "the log does not verify against its anchor file"
+	wait_until 5 test -s "$TEST_TMP/command.notes" || fail "the anchor command got nothing"
+	cmp "$TEST_TMP/anchors.notes" "$TEST_TMP/command.notes" ||
+		fail "the anchor command and the anchor file got different checkpoints"
+	mkdir -p "$TEST_TMP/cut"
+	head -n 5 "$CHAIN" >"$TEST_TMP/cut/chain.jsonl"
+	for a in "$TEST_TMP/anchors.notes" "$STATE/pinfoldd.log"; do
+		rc=0
+		"$BUILD/chain-verify" -q --key "$KEY" --anchor "$a" "$TEST_TMP/cut" 2>"$TEST_TMP/cut.err" ||
+			rc=$?
+		assert_eq 1 "$rc" "chain-verify of a cut copy with the anchor '$a'"
+		assert_contains "$TEST_TMP/cut.err" "truncated before an anchor"
+	done
+}
+row anchors anchors
+
+# Review: the denials, as JSON lines that are the records' own bytes.
+review() {
+	local out
+	out=$("$BUILD/chain-verify" -q --key "$KEY" --decision deny --json "$STATE/audit") ||
+		fail "chain-verify --decision deny"
+	[ -n "$out" ] || fail "no denials shown"
+	printf '%s\n' "$out" | python3 -c '
+import json, sys
+log = set(open(sys.argv[1]).read().splitlines())
+shown = sys.stdin.read().splitlines()
+assert shown and all(json.loads(l)["decision"] == "deny" for l in shown), shown
+assert all(l in log for l in shown), "a record shown is not a line of the log"' "$CHAIN" ||
+		fail "--decision deny --json did not show the denials as they are in the log"
+	out=$("$BUILD/chain-verify" -q --key "$KEY" --action exec --agent "$AGENT" "$STATE/audit")
+	grep -q '/usr/bin/id' <<<"$out" || fail "--action exec --agent: no exec of id in '$out'"
+}
+row review review
 
 # One byte of a copy changed at a time: one offset inside each record and
 # each checkpoint line (their newlines included), the first and the last
