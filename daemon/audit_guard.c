@@ -36,6 +36,22 @@ static int freeze_all(struct daemon *d, bool on)
 	return rc;
 }
 
+/* The record of the action, with the time it began: "at". */
+static json_t *error_record(struct daemon *d, int frozen)
+{
+	json_t *rec = audit_base(d, "audit-write-error");
+	char at[32];
+
+	chain_format_time(d->write_fail_ns, at);
+	json_object_set_new(rec, "at", json_string(at));
+	json_object_set_new(rec, "error", json_string(strerrorname_np(d->write_errno) ?: "error"));
+	json_object_set_new(rec, "action",
+			    json_string(action_name(d->policy->conf.audit.on_write_error)));
+	if (frozen)
+		json_object_set_new(rec, "freeze_failed", json_string(strerror(-frozen)));
+	return rec;
+}
+
 void audit_write_failed(struct daemon *d, int err)
 {
 	enum write_error_action a = d->policy->conf.audit.on_write_error;
@@ -54,14 +70,10 @@ void audit_write_failed(struct daemon *d, int err)
 		  a == WRITE_ERROR_FREEZE ? "every agent session is frozen until it can"
 		  : a == WRITE_ERROR_DENY ? "new sessions are refused until it can"
 					  : "going on, and counting what is lost");
-	rec = audit_base(d, "audit-write-error");
-	json_object_set_new(rec, "error", json_string(strerrorname_np(err) ?: "error"));
-	json_object_set_new(rec, "action", json_string(action_name(a)));
-	if (frozen)
-		json_object_set_new(rec, "freeze_failed", json_string(strerror(-frozen)));
-	/* Into the buffer, not the disk: it goes out with the first write that works. */
-	if (chain_append(d->chain, rec) < 0)
-		d->append_failures++;
+	/* Into the buffer, not the disk: it goes out with the first write
+	 * that works. A buffer too full to take it gets it then. */
+	rec = error_record(d, frozen);
+	d->write_error_pending = chain_append(d->chain, rec) < 0;
 	json_decref(rec);
 }
 
@@ -74,6 +86,9 @@ void audit_write_ok(struct daemon *d)
 	if (!d->write_failing)
 		return;
 	d->write_failing = false;
+	if (d->write_error_pending)
+		audit_record(d, error_record(d, 0));
+	d->write_error_pending = false;
 	if (a == WRITE_ERROR_FREEZE)
 		freeze_all(d, false);
 	log_warn("the audit log can be written again after %.1f s; on_write_error=%s ended",

@@ -104,6 +104,7 @@ struct daemon {
 	bool write_failing;		/* the log cannot be written: see audit_guard.c */
 	int write_errno;
 	int64_t write_fail_ns;
+	bool write_error_pending;	/* its record did not fit the buffer yet */
 	pid_t anchor_pids[8];		/* anchor commands still running */
 };
 
