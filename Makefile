@@ -12,12 +12,13 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -I. -I$(BUILD) -D_GNU_SOURCE
-LDLIBS   := -lbpf -lelf -lz -linih -lseccomp -ljansson -lcrypto
+LDLIBS   := -lbpf -lelf -lz -linih -lseccomp -ljansson -lcrypto -lcurl
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev \
 	libinih-dev libssl-dev libjansson-dev libcmocka-dev pkg-config make gcc \
-	git python3 dpkg-dev openssl iproute2 tzdata libclang-rt-14-dev
+	git python3 dpkg-dev openssl iproute2 tzdata libclang-rt-14-dev libcurl4-openssl-dev \
+	libpam0g-dev
 
 SHARED_SRC := $(wildcard policy/*.c) $(wildcard daemon/chain*.c) \
 	$(wildcard daemon/proto*.c)
@@ -39,7 +40,7 @@ ASAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 .PHONY: all deps demo check check-long unit unit-asan integration bench fuzz install clean
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify
+all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify $(BUILD)/pam_pinfold.so
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -83,6 +84,18 @@ $(BUILD)/pinfold: $(CLI_OBJ) $(BUILD)/libpinfold.a
 
 $(BUILD)/chain-verify: $(VERIFY_OBJ) $(BUILD)/libpinfold.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The PAM module is a shared object: its few objects are built again as
+# position-independent code.
+PAM_SRC := tools/pam_pinfold.c daemon/proto.c daemon/proto_request.c
+PAMDIR  ?= /lib/$(shell $(CC) -print-multiarch)/security
+
+$(BUILD)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/pam_pinfold.so: $(PAM_SRC:%.c=$(BUILD)/pic/%.o)
+	$(CC) $(CFLAGS) -shared -Wl,--no-undefined -o $@ $^ -ljansson -lpam
 
 # Unit tests, plain and under AddressSanitizer + UBSan.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpinfold.a $(HEADERS)
@@ -146,7 +159,18 @@ $(BUILD)/bench_append: tests/bench/bench_append.c $(BUILD)/libpinfold.a $(HEADER
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS)
 
-integration: all $(BUILD)/probe
+# A program that opens a PAM session from a service file in a directory
+# of the test's (pam_start_confdir), for the PAM module's tests.
+$(BUILD)/pam_harness: tests/integration/pam_harness.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpam
+
+# The policy benchmark, run by make bench.
+$(BUILD)/bench_policy: tests/bench/bench_policy.c $(BUILD)/libpinfold.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS)
+
+integration: all $(BUILD)/probe $(BUILD)/pam_harness
 	@tests/integration/run.sh
 
 check: deps
@@ -157,7 +181,7 @@ demo: deps
 	@tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/probe $(BUILD)/bench_append
+	@$(MAKE) --no-print-directory all $(BUILD)/probe $(BUILD)/bench_policy $(BUILD)/bench_append
 	@tests/bench/run.sh
 
 install: all
@@ -166,6 +190,8 @@ install: all
 	install -m 0755 $(BUILD)/pinfold $(BUILD)/chain-verify $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 docs/chain-verify.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PAMDIR)
+	install -m 0644 $(BUILD)/pam_pinfold.so $(DESTDIR)$(PAMDIR)/
 	install -d $(DESTDIR)/lib/systemd/system
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/pinfoldd.service.in \
 		> $(DESTDIR)/lib/systemd/system/pinfoldd.service
@@ -174,6 +200,12 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/pinfold/examples/
 	install -m 0644 policy/examples/agents.d/*.ini \
 		$(DESTDIR)$(PREFIX)/share/pinfold/examples/agents.d/
+	install -d $(DESTDIR)$(PREFIX)/share/pinfold/examples/roles.d \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/users.d
+	install -m 0644 policy/examples/roles.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/roles.d/
+	install -m 0644 policy/examples/users.d/*.ini \
+		$(DESTDIR)$(PREFIX)/share/pinfold/examples/users.d/
 	install -d -m 0755 $(DESTDIR)/etc/pinfold/agents.d
 
 clean:

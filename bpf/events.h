@@ -136,7 +136,7 @@ struct ev_syscall {
 /* Per-session value in the "sessions" map, keyed by cgroup id. */
 struct session_info {
 	__u64 session_id;
-	__u32 agent_id;		/* key prefix for net_rules */
+	__u32 agent_id;		/* key prefix in net_rules and unix_rules: the session's net id */
 	__u32 flags;
 };
 

@@ -262,126 +262,113 @@ void bpf_session_del(struct daemon *d, uint64_t cgid)
 	bpf_map__delete_elem(d->skel->maps.sessions, &cgid, sizeof(cgid), 0);
 }
 
-static void map_clear(struct bpf_map *m, size_t key_size)
+/* A session's keys in one map, as they stand: key_size bytes each. */
+struct keyset {
+	char (*k)[sizeof(struct unix_key)];
+	size_t n, cap;
+};
+
+static int keyset_add(struct keyset *ks, const void *key, size_t key_size)
 {
-	char k[sizeof(struct unix_key) > sizeof(struct net_key) ? sizeof(struct unix_key)
-								 : sizeof(struct net_key)];
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 16;
+		void *g = realloc(ks->k, cap * sizeof(*ks->k));
 
-	while (!bpf_map__get_next_key(m, NULL, k, key_size))
-		if (bpf_map__delete_elem(m, k, key_size, 0))
-			break;
-}
-
-static int load_unix_rules(struct daemon *d, const struct agent *a)
-{
-	for (size_t i = 0; i < a->nunix; i++) {
-		struct unix_key k = { .agent_id = a->id };
-		__u32 rule = a->unix_socks[i].rule;
-
-		strncpy(k.path, a->unix_socks[i].path, sizeof(k.path) - 1);
-		if (bpf_map__update_elem(d->skel->maps.unix_rules, &k, sizeof(k), &rule,
-					 sizeof(rule), BPF_ANY)) {
-			log_error("cannot load unix socket rule '%s' for agent '%s': %s",
-				  a->unix_socks[i].path, a->name, strerror(errno));
-			return -errno;
-		}
+		if (!g)
+			return -ENOMEM;
+		ks->k = g;
+		ks->cap = cap;
 	}
+	memset(ks->k[ks->n], 0, sizeof(ks->k[0]));
+	memcpy(ks->k[ks->n++], key, key_size);
 	return 0;
 }
 
-int bpf_load_net_rules(struct daemon *d, const struct policy *p)
-{
-	struct bpf_map *m = d->skel->maps.net_rules;
-
-	map_clear(m, sizeof(struct net_key));
-	map_clear(d->skel->maps.unix_rules, sizeof(struct unix_key));
-	for (size_t i = 0; i < p->nagents; i++) {
-		const struct agent *a = &p->agents[i];
-		struct net_entry *t = NULL;
-		struct diag dg = { 0 };
-		int n = agent_net_table(a, &t, &dg);
-
-		if (load_unix_rules(d, a))
-			return -EIO;
-		if (n < 0) {
-			for (size_t j = 0; j < dg.n; j++)
-				log_error("%s", dg.msgs[j]);
-			diag_free(&dg);
-			return -EINVAL;
-		}
-		for (int j = 0; j < n; j++) {
-			struct net_key k = { .prefixlen = 32 + t[j].prefix, .agent_id = a->id };
-
-			memcpy(k.addr, t[j].addr, 16);
-			if (bpf_map__update_elem(m, &k, sizeof(k), &t[j].value,
-						 sizeof(t[j].value), BPF_ANY)) {
-				int r = -errno;
-
-				log_error("cannot load network rule for agent '%s': %s", a->name,
-					  strerror(errno));
-				free(t);
-				return r;
-			}
-		}
-		free(t);
-	}
-	return 0;
-}
-
-/* Delete every key of map whose agent_id field is id. Keys are collected
- * first: deleting while walking would restart the walk. */
-static void delete_keys_of(struct bpf_map *m, size_t key_size, size_t id_off, uint32_t id)
+/* Every key of map whose agent_id field is id. Keys are collected before
+ * any is deleted: deleting while walking would restart the walk. */
+static int keys_of(struct bpf_map *m, size_t key_size, size_t id_off, uint32_t id,
+		   struct keyset *ks)
 {
 	char k[sizeof(struct unix_key)], next[sizeof(struct unix_key)];
-	char (*found)[sizeof(struct unix_key)] = NULL;
-	size_t n = 0, cap = 0;
 	void *prev = NULL;
 
 	while (!bpf_map__get_next_key(m, prev, next, key_size)) {
 		memcpy(k, next, key_size);
 		prev = k;
-		if (memcmp(k + id_off, &id, sizeof(id)))
-			continue;
-		if (n == cap) {
-			void *g = realloc(found, (cap = cap ? cap * 2 : 16) * sizeof(*found));
-
-			if (!g)
-				break;
-			found = g;
-		}
-		memcpy(found[n++], k, key_size);
+		if (!memcmp(k + id_off, &id, sizeof(id)) && keyset_add(ks, k, key_size))
+			return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map__delete_elem(m, found[i], key_size, 0);
-	free(found);
+	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct unix_key));
+}
+
+/* Delete the keys of old that are not in new (sorted here). */
+static void prune(struct bpf_map *m, size_t key_size, struct keyset *old, struct keyset *new)
+{
+	qsort(new->k, new->n, sizeof(new->k[0]), key_cmp);
+	for (size_t i = 0; i < old->n; i++)
+		if (!bsearch(old->k[i], new->k, new->n, sizeof(new->k[0]), key_cmp))
+			bpf_map__delete_elem(m, old->k[i], key_size, 0);
+}
+
+/* The new entries are written over the old ones first and the stale ones
+ * deleted after, so a grant that stays is never absent for a moment. */
 int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
 		    const struct unix_grant *const *u, size_t nu)
 {
-	struct bpf_map *m = d->skel->maps.net_rules;
+	struct bpf_map *m = d->skel->maps.net_rules, *um = d->skel->maps.unix_rules;
+	struct keyset old = { 0 }, oldu = { 0 }, new = { 0 }, newu = { 0 };
+	int r = 0;
 
-	delete_keys_of(m, sizeof(struct net_key), offsetof(struct net_key, agent_id), net_id);
-	delete_keys_of(d->skel->maps.unix_rules, sizeof(struct unix_key),
-		       offsetof(struct unix_key, agent_id), net_id);
-	for (int j = 0; j < n; j++) {
+	if (keys_of(m, sizeof(struct net_key), offsetof(struct net_key, agent_id), net_id, &old) ||
+	    keys_of(um, sizeof(struct unix_key), offsetof(struct unix_key, agent_id), net_id,
+		    &oldu)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int j = 0; j < n && !r; j++) {
 		struct net_key k = { .prefixlen = 32 + t[j].prefix, .agent_id = net_id };
 
 		memcpy(k.addr, t[j].addr, 16);
 		if (bpf_map__update_elem(m, &k, sizeof(k), &t[j].value, sizeof(t[j].value),
 					 BPF_ANY))
-			return -errno;
+			r = -errno;
+		else
+			r = keyset_add(&new, &k, sizeof(k));
 	}
-	for (size_t j = 0; j < nu; j++) {
+	for (size_t j = 0; j < nu && !r; j++) {
 		struct unix_key k = { .agent_id = net_id };
 		__u32 rule = u[j]->rule;
 
 		strncpy(k.path, u[j]->path, sizeof(k.path) - 1);
-		if (bpf_map__update_elem(d->skel->maps.unix_rules, &k, sizeof(k), &rule,
-					 sizeof(rule), BPF_ANY))
-			return -errno;
+		if (bpf_map__update_elem(um, &k, sizeof(k), &rule, sizeof(rule), BPF_ANY))
+			r = -errno;
+		else
+			r = keyset_add(&newu, &k, sizeof(k));
 	}
-	return 0;
+	/* On a failure everything of the session's goes: never more than it
+	 * may have. */
+	if (r) {
+		new.n = 0;
+		newu.n = 0;
+		old.n = 0;
+		oldu.n = 0;
+		keys_of(m, sizeof(struct net_key), offsetof(struct net_key, agent_id), net_id, &old);
+		keys_of(um, sizeof(struct unix_key), offsetof(struct unix_key, agent_id), net_id,
+			&oldu);
+	}
+	prune(m, sizeof(struct net_key), &old, &new);
+	prune(um, sizeof(struct unix_key), &oldu, &newu);
+out:
+	free(old.k);
+	free(oldu.k);
+	free(new.k);
+	free(newu.k);
+	return r;
 }
 
 int bpf_ring_fd(struct daemon *d)

@@ -203,9 +203,46 @@ int cgroup_kill(const char *path)
 	return write_file(path, "cgroup.kill", "1");
 }
 
+int cgroup_attach(const char *path, pid_t pid)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	return write_file(path, "cgroup.procs", v);
+}
+
 int cgroup_freeze(const char *path, bool frozen)
 {
 	return write_file(path, "cgroup.freeze", frozen ? "1" : "0");
+}
+
+json_t *cgroup_procs_json(const char *path)
+{
+	char p[4400], comm[64];
+	json_t *a = json_array();
+	FILE *f;
+	int pid;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", path);
+	f = fopen(p, "re");
+	if (!f)
+		return a;
+	while (fscanf(f, "%d", &pid) == 1) {
+		char cp[64];
+		FILE *c;
+
+		snprintf(cp, sizeof(cp), "/proc/%d/comm", pid);
+		comm[0] = 0;
+		c = fopen(cp, "re");
+		if (c) {
+			if (fgets(comm, sizeof(comm), c))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(c);
+		}
+		json_array_append_new(a, json_pack("{s:i,s:s}", "pid", pid, "comm", comm));
+	}
+	fclose(f);
+	return a;
 }
 
 int cgroup_remove(const char *path)

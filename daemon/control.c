@@ -298,6 +298,7 @@ static void verb_run(struct daemon *d, struct client *c, json_t *m, int *fds, in
 	s = session_start(d, &r, err, sizeof(err));
 	if (!s) {
 		log_info("run refused for uid %u: %s", (unsigned)c->peer.cred.uid, err);
+		record_run_refused(d, r.agent, c->peer.cred.uid, err);
 		reply_error(c, "%s", err);
 		goto out;
 	}
@@ -339,12 +340,15 @@ static void verb_status(struct daemon *d, struct client *c, json_t *req, int *fd
 	(void)req;
 	(void)fds;
 	(void)nfds;
+	/* landlock_policy differs from policy after a reload: the file and
+	 * exec rules of a running process cannot move. */
 	for (struct session *s = d->sessions; s; s = s->next)
 		json_array_append_new(sessions,
-				      json_pack("{s:I,s:s,s:i,s:i,s:I,s:I}", "session",
+				      json_pack("{s:I,s:s,s:i,s:i,s:I,s:I,s:s,s:b}", "session",
 						(json_int_t)s->id, "agent", s->agent, "pid", s->pid,
 						"uid", s->uid, "events", (json_int_t)s->events,
-						"denials", (json_int_t)s->denials));
+						"denials", (json_int_t)s->denials, "landlock_policy",
+						s->landlock_policy, "frozen", s->frozen));
 	bpf_read_stats(d, &seen, &dropped, &deduped);
 	m = json_pack("{s:b,s:s,s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I}}", "ok", 1, "version",
 		      PINFOLD_VERSION, "policy", d->policy->hash_hex, "cgroup", d->cgroot,
@@ -376,6 +380,26 @@ static void verb_reload(struct daemon *d, struct client *c, json_t *req, int *fd
 	json_decref(m);
 }
 
+/* The operator verbs (admin.c), which answer with one reply. */
+static void verb_admin(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)
+{
+	const char *verb = json_string_value(json_object_get(m, "verb"));
+	struct requester who = { .uid = c->peer.cred.uid, .pid = c->peer.cred.pid };
+	struct admin_req q = { m, fds, nfds, &who };
+	const char *user = peer_user(&c->peer);
+	json_t *reply;
+
+	if (*user)
+		snprintf(who.name, sizeof(who.name), "%s", user);
+	else
+		snprintf(who.name, sizeof(who.name), "uid %u", (unsigned)who.uid);
+	reply = admin_verb(d, verb, &q);
+	if (!reply)
+		reply = reply_err("verb '%s' is not served by this pinfoldd", verb);
+	client_send(c, reply, NULL, 0);
+	json_decref(reply);
+}
+
 static const struct {
 	const char *verb;
 	void (*fn)(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds);
@@ -384,6 +408,14 @@ static const struct {
 	{ "signal", verb_signal },
 	{ "status", verb_status },
 	{ "reload", verb_reload },
+	{ "sessions", verb_admin },
+	{ "agents", verb_admin },
+	{ "kill", verb_admin },
+	{ "freeze", verb_admin },
+	{ "thaw", verb_admin },
+	{ "idp-sync", verb_admin },
+	{ "pam-account", verb_admin },
+	{ "pam-open", verb_admin },
 };
 
 static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, int nfds)

@@ -176,6 +176,20 @@ static const char *physical_path(const char *path, char *out, size_t outlen)
 	return n >= 0 && (size_t)n < outlen ? out : NULL;
 }
 
+/* A denial's explanation: the rule and the layer that refused, as pinfold
+ * policy explain gives them. Allows name their grant and need none. */
+static void set_layer(struct daemon *d, struct session *s, json_t *rec, const char *path,
+		      unsigned access)
+{
+	struct verdict v;
+
+	if (!path || !session_explain_path(d, s, path, access, &v) || v.allow)
+		return;
+	json_object_set_nocheck(rec, "layer", audit_const(layer_name(v.layer)));
+	if (v.rule)
+		json_object_set_nocheck(rec, "rule", audit_rule(d, v.rule));
+}
+
 /* The rule named is the grant that covers the resolved path, if any. */
 static void record_path_decision(struct daemon *d, struct session *s, const struct ev_hdr *h,
 				 const char *action, const char *path, const char *abs,
@@ -201,8 +215,11 @@ static void record_path_decision(struct daemon *d, struct session *s, const stru
 		set_name(rec, "resolved", abs);
 	if (access_name)
 		json_object_set_nocheck(rec, "access", audit_const(access_name));
-	if (set_outcome(d, rec, h->ret, granted, rule))
+	if (set_outcome(d, rec, h->ret, granted, rule)) {
 		s->denials++;
+		if (!granted)
+			set_layer(d, s, rec, abs, access);
+	}
 	if (h->flags & EV_F_TRUNCATED)
 		json_object_set_new_nocheck(rec, "truncated", json_true());
 	json_object_set_nocheck(rec, "policy", d->policy_json);
@@ -295,6 +312,8 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 		s->denials++;
 	} else if (set_outcome(d, rec, e->h.ret, granted, rule)) {
 		s->denials++;
+		if (!granted)
+			set_layer(d, s, rec, abs, ACC_EXEC);
 	}
 	if (e->h.flags & EV_F_TRUNCATED)
 		json_object_set_new_nocheck(rec, "truncated", json_true());
@@ -316,13 +335,16 @@ static void format_addr(const struct ev_connect *e, char *buf, size_t len)
 	}
 }
 
-/* The kernel side decided a connect or send itself; the record says how. */
+/* The kernel side decided a connect or send itself; the record says how,
+ * and for a denial explained (v), which rule and layer refused. */
 static void record_verdict(struct daemon *d, struct session *s, json_t *rec, bool denied,
-			   uint32_t rule)
+			   uint32_t rule, const struct verdict *v)
 {
 	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
 	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
-	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? 0 : rule));
+	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? (v ? v->rule : 0) : rule));
+	if (v)
+		json_object_set_nocheck(rec, "layer", audit_const(layer_name(v->layer)));
 	json_object_set_nocheck(rec, "policy", d->policy_json);
 	if (denied)
 		s->denials++;
@@ -338,7 +360,15 @@ static void handle_connect(struct daemon *d, struct session *s, const struct ev_
 	format_addr(e, obj, sizeof(obj));
 	json_object_set_new_nocheck(rec, "object", json_string(obj));
 	json_object_set_nocheck(rec, "family", audit_const(e->family == AF_INET ? "inet" : "inet6"));
-	record_verdict(d, s, rec, denied, e->rule);
+	if (denied) {
+		struct verdict v;
+
+		if (session_explain_connect(d, s, e->addr, e->port, &v) && !v.allow) {
+			record_verdict(d, s, rec, true, 0, &v);
+			return;
+		}
+	}
+	record_verdict(d, s, rec, denied, e->rule, NULL);
 }
 
 static void handle_unix(struct daemon *d, struct session *s, const struct ev_unix *e)
@@ -351,7 +381,7 @@ static void handle_unix(struct daemon *d, struct session *s, const struct ev_uni
 	path[EV_UNIX_PATH] = 0;
 	set_name(rec, "object", path);
 	json_object_set_nocheck(rec, "family", audit_const("unix"));
-	record_verdict(d, s, rec, denied, e->rule);
+	record_verdict(d, s, rec, denied, e->rule, NULL);
 }
 
 /* Signals the kernel refused: to pinfoldd, to another session, to anything

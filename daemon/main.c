@@ -129,8 +129,9 @@ static int record_policy_durable(struct daemon *d, const char *type, const char 
 
 /* A configuration with any error is rejected whole; the one in force
  * stays. Running sessions keep their Landlock rules, which a running
- * process cannot change, and get the new network rules. */
-int daemon_reload(struct daemon *d, const char *cause)
+ * process cannot change, and get the new network rules and conditions.
+ * The identity provider's agents join each policy loaded. */
+int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
 
@@ -139,20 +140,14 @@ int daemon_reload(struct daemon *d, const char *cause)
 		audit_flush(d, true);
 		return -1;
 	}
+	idp_merge(d, p, conflicts);
+	/* The kernel's network entries are per session (session_perm.c),
+	 * rewritten for each running session below. */
 	d->policy = p;
-	if (bpf_load_net_rules(d, p)) {
-		d->policy = old;
-		policy_free(p);
-		bpf_load_net_rules(d, old);
-		record_policy(d, "policy-rejected", "network rules do not fit the kernel map");
-		audit_flush(d, true);
-		return -1;
-	}
 	/* Acknowledged (applied to sessions, logged) only once its record is
 	 * durable; otherwise the configuration in force stays. */
 	if (record_policy_durable(d, "policy-load", cause) < 0) {
 		d->policy = old;
-		bpf_load_net_rules(d, old);
 		policy_free(p);
 		log_error("configuration not reloaded: its policy-load record is not durable");
 		return -1;
@@ -165,8 +160,14 @@ int daemon_reload(struct daemon *d, const char *cause)
 		s->agent_id = a ? a->id : 0;
 		session_reevaluate(d, s, "reload");
 	}
-	log_info("configuration reloaded, policy %.12s", p->hash_hex);
+	lifecycle_check(d);
+	log_info("configuration reloaded (%s), policy %.12s", cause, p->hash_hex);
 	return 0;
+}
+
+int daemon_reload(struct daemon *d, const char *cause)
+{
+	return daemon_reload_idp(d, cause, NULL);
 }
 
 static int setup_signals(struct daemon *d)
@@ -256,6 +257,14 @@ static void record_start(struct daemon *d)
 	audit_flush(d, true);
 }
 
+/* The provider's agents join the policy once the chain can take the
+ * records of any conflict. */
+static void merge_idp_at_start(struct daemon *d)
+{
+	idp_merge(d, d->policy, NULL);
+	audit_flush(d, true);
+}
+
 static int check_layers(struct daemon *d)
 {
 	d->landlock_abi = landlock_probe_abi();
@@ -292,15 +301,20 @@ static int setup(struct daemon *d)
 		log_error("cannot create state directory '%s': %s", d->state_dir, strerror(errno));
 		return -1;
 	}
+	if (idp_setup(d))
+		return -1;
 	if (check_layers(d) || audit_open(d) || cgroup_setup_root(d) || bpf_setup(d) ||
-	    bpf_load_net_rules(d, d->policy) || control_listen(d) || setup_signals(d))
+	    control_listen(d) || setup_signals(d))
 		return -1;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || epoll_add(d, d->listen_fd, TAG_LISTEN, EPOLLIN) ||
-	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) || epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN))
+	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) || epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN) ||
+	    lifecycle_setup(d))
 		return -1;
 	record_start(d);
+	merge_idp_at_start(d);
+	lifecycle_check(d);
 	log_debug("ready: %zu agent(s), policy %.12s, socket '%s'", d->policy->nagents,
 		 d->policy->hash_hex, d->socket_path);
 	return 0;
@@ -337,6 +351,8 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 			session_reap(d, s);
 		break;
 	case TAG_CLIENT: control_client(d, fd, ev->events); break;
+	case TAG_TIMER: lifecycle_timer(d); break;
+	case TAG_SYNC: idp_fetch_done(d); break;
 	}
 }
 
@@ -405,12 +421,15 @@ static void shutdown_daemon(struct daemon *d)
 	bpf_teardown(d);
 	cgroup_teardown_root(d);
 	unlink(d->socket_path);
+	lifecycle_free(d);
+	idp_free(d);
 	policy_free(d->policy);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .listen_fd = -1, .epfd = -1, .sigfd = -1, .cgroot_fd = -1 };
+	struct daemon d = { .listen_fd = -1, .epfd = -1, .sigfd = -1, .cgroot_fd = -1,
+			     .timer_fd = -1 };
 
 	if (parse_args(&d, argc, argv))
 		return 2;

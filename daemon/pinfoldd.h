@@ -31,6 +31,8 @@ struct session {
 	struct grants *grants;	/* bound path grants, for explanations */
 	char *cgroup_path;	/* absolute, owned */
 	char *workspace;
+	char *home;		/* what ${home} expanded to */
+	char landlock_policy[65];	/* hash of the policy its Landlock rules came from */
 	uid_t uid;		/* the agent's uid */
 	bool service_uid;	/* uid is the agent's own, not the dispatcher's */
 	uid_t dispatcher_uid;
@@ -45,12 +47,18 @@ struct session {
 	uint32_t *landlock_conds;	/* conditions its Landlock grants rest on */
 	size_t nlandlock_conds;
 	int64_t next_eval;	/* realtime seconds; INT64_MAX: never */
+	struct perm_stages *explain;	/* for denials, built at the first */
 	bool frozen;
 	pid_t pid;		/* main process */
 	int pidfd;
 	int client_fd;		/* -1 once the client is gone */
 	bool exited;		/* main process reaped */
 	bool ending;		/* cgroup.kill sent, waiting to rmdir */
+	bool adopted;		/* a PAM login's process, not one the daemon started */
+	int64_t started_ns;	/* CLOCK_REALTIME */
+	int64_t active_ns;	/* last time its event count moved (see lifecycle.c) */
+	uint64_t events_seen, denials_seen;	/* counts already rolled up */
+	int64_t rolled_active_ns;
 	const char *end_reason;	/* why it ended, a string constant */
 	int status;		/* wait status of the main process */
 	uint64_t events, denials, processes;
@@ -90,6 +98,14 @@ struct daemon {
 	json_t *policy_json;	/* see audit_policy_cache */
 	json_t **rule_json;
 	size_t nrule_json;
+	int timer_fd;		/* lifecycle.c */
+	char **expired;		/* agents whose expiry is already recorded */
+	size_t nexpired;
+	json_t *idp_state;	/* idp.c: see policy/idp.h */
+	bool idp_stale;		/* past max_age since the last good sync */
+	int64_t idp_next_fetch;	/* when the interval sync is due next */
+	pid_t idp_sync_pid;	/* the fetching child, -1 when none */
+	int idp_sync_pidfd, idp_sync_fd;
 	bool chain_dirty;
 	bool stopping;
 	char hostname[256];
@@ -110,7 +126,8 @@ struct daemon {
 
 /* What an epoll event's data names: a tag in the high half, the fd in the
  * low half. */
-enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD };
+enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD, TAG_TIMER,
+	     TAG_SYNC };
 int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events);
 
 /* log.c: stderr logging; success is quiet unless -v. */
@@ -128,6 +145,11 @@ int cgroup_create_session(struct daemon *d, const char *agent, uint64_t id,
 int cgroup_kill(const char *path);
 int cgroup_freeze(const char *path, bool frozen);
 int cgroup_remove(const char *path);
+/* Moves pid into the cgroup at path. Returns 0 or a negative errno. */
+int cgroup_attach(const char *path, pid_t pid);
+/* [{pid, comm}] of the processes in the cgroup at path; empty when none
+ * or unreadable. */
+json_t *cgroup_procs_json(const char *path);
 void cgroup_teardown_root(struct daemon *d);
 void cgroup_sweep(struct daemon *d, bool warn);
 
@@ -136,7 +158,6 @@ int bpf_setup(struct daemon *d);
 void bpf_teardown(struct daemon *d);
 int bpf_session_add(struct daemon *d, uint64_t cgid, uint64_t session, uint32_t agent_id);
 void bpf_session_del(struct daemon *d, uint64_t cgid);
-int bpf_load_net_rules(struct daemon *d, const struct policy *p);
 /* Replace the kernel's entries for one session (its net_id) with the
  * given table and unix sockets; n 0 withdraws its network. */
 int bpf_session_net(struct daemon *d, uint32_t net_id, const struct net_entry *t, int n,
@@ -190,10 +211,98 @@ void session_stop_all(struct daemon *d);
 /* Put a new session's network in the kernel and note what its Landlock
  * rules rest on. Returns 0 or -1. */
 int session_perm_start(struct daemon *d, struct session *s, const struct perm_req *r);
+/* Why a session's request is denied, as pinfold policy explain says;
+ * false when it cannot be told (out of memory, agent gone). */
+bool session_explain_path(struct daemon *d, struct session *s, const char *path,
+			  unsigned access, struct verdict *v);
+bool session_explain_connect(struct daemon *d, struct session *s, const uint8_t addr[16],
+			     uint16_t port, struct verdict *v);
 /* Re-judge every session whose next condition boundary has come. */
 void session_conditions_due(struct daemon *d);
 /* Ends a session (cgroup.kill); its end record follows when reaped. */
 void session_end(struct daemon *d, struct session *s, const char *why);
+
+/* Makes a session of agent a for a process the daemon did not start (a
+ * PAM login, pid) running as uid: a cgroup of its own, the process moved
+ * into it. The session ends when that process does. */
+struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
+			      const char *user, char *err, size_t errlen);
+/* session_end, thawing a frozen session too, so the daemon sees it go. */
+void session_kill(struct daemon *d, struct session *s, const char *why);
+/* Writes the session's cgroup.freeze. Returns 0 or a negative errno. */
+int session_freeze(struct session *s, bool frozen);
+
+/* Who sent a control request, from SO_PEERCRED, and their user name
+ * ("uid N" when the uid has no passwd entry). */
+struct requester {
+	uid_t uid;
+	pid_t pid;
+	char name[64];
+};
+/* Adds "by_uid", "by_user", "by_pid" to an audit record. */
+void audit_requester(json_t *rec, const struct requester *r);
+
+/* admin.c: the operator verbs (sessions, kill, freeze, thaw). Returns the
+ * reply for verb, or NULL when verb is not one of them. */
+struct admin_req {
+	json_t *m;
+	const int *fds;
+	int nfds;
+	const struct requester *who;
+};
+json_t *admin_verb(struct daemon *d, const char *verb, const struct admin_req *q);
+/* A session as the sessions verb lists it, processes included. */
+json_t *session_json(const struct session *s);
+/* {"ok": false, "error": ...} */
+json_t *reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* lifecycle.c: agent status, expiry, cutting an agent off. */
+/* "active", "disabled" or "expired" at now (seconds since the epoch). */
+const char *agent_status(struct daemon *d, const struct agent *a, int64_t now);
+/* 0 when a may start a session now; else -1 and why in err. */
+int agent_may_run(struct daemon *d, const struct agent *a, char *err, size_t errlen);
+/* Kills every running session of agent; returns their ids. why is a
+ * string constant, the reason their end records give. */
+json_t *agent_cut_off(struct daemon *d, const char *agent, const char *why);
+void record_run_refused(struct daemon *d, const char *agent, uid_t by, const char *why);
+void format_utc(int64_t sec, char buf[32]);
+int lifecycle_setup(struct daemon *d);
+/* Acts on whatever is due (expiries) and re-arms the timer; called at
+ * start, after each reload and when the timer fires. */
+void lifecycle_check(struct daemon *d);
+void lifecycle_timer(struct daemon *d);
+void lifecycle_free(struct daemon *d);
+
+/* idp.c: the identity provider's agents and syncs. */
+int idp_setup(struct daemon *d);
+void idp_free(struct daemon *d);
+/* Adds the provider's agents to a freshly loaded policy; conflicts with
+ * agents.d files (which win) are chained and appended to conflicts. */
+void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts);
+bool idp_is_provider_agent(const struct agent *a);
+bool idp_name_is_file_agent(struct daemon *d, const char *name);
+/* The state's entry for a provider agent, borrowed; NULL for others. */
+json_t *idp_agent_entry(struct daemon *d, const struct agent *a);
+/* 0 when nothing of the provider stops a from running; else -1, err. */
+int idp_refusal(struct daemon *d, const struct agent *a, char *err, size_t errlen);
+/* A sync from bytes or from a descriptor; returns the reply. */
+json_t *idp_sync_buffer(struct daemon *d, const char *buf, size_t len, const char *source);
+json_t *idp_sync_fd(struct daemon *d, int fd, const char *source);
+void idp_fetch_done(struct daemon *d);
+json_t *idp_verb_sync(struct daemon *d, const struct admin_req *q);
+/* pam_verbs.c: what pam_pinfold.so asks. */
+json_t *pam_verb_account(struct daemon *d, const struct admin_req *q);
+json_t *pam_verb_open(struct daemon *d, const struct admin_req *q);
+/* inventory.c: the agents verb. */
+json_t *inventory_verb(struct daemon *d, const struct admin_req *q);
+void inventory_roll(struct daemon *d);
+/* When the interval sync or the max_age limit is due next (0: never). */
+int64_t idp_next_deadline(struct daemon *d, int64_t now);
+void idp_check_deadlines(struct daemon *d, int64_t now);
+
+/* main.c: daemon_reload, also appending the provider agents' conflicts
+ * with agents.d files to conflicts (which may be NULL). */
+int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts);
 
 /* uids.c */
 int uid_for_agent(struct daemon *d, const struct agent *a, uid_t *uid, gid_t *gid);

@@ -22,6 +22,14 @@ static const struct proto_verb verbs[] = {
 	{ "signal", ACCESS_SESSION, "{s:s,s:i!}", { "verb", "signal" } },
 	{ "status", ACCESS_READ, "{s:s!}", { "verb" } },
 	{ "reload", ACCESS_ADMIN, "{s:s!}", { "verb" } },
+	{ "sessions", ACCESS_READ, "{s:s!}", { "verb" } },
+	{ "agents", ACCESS_READ, "{s:s!}", { "verb" } },
+	{ "kill", ACCESS_ADMIN, "{s:s,s?I,s?s!}", { "verb", "session", "agent" } },
+	{ "freeze", ACCESS_ADMIN, "{s:s,s?I,s?s!}", { "verb", "session", "agent" } },
+	{ "thaw", ACCESS_ADMIN, "{s:s,s?I,s?s!}", { "verb", "session", "agent" } },
+	{ "idp-sync", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "source" } },
+	{ "pam-account", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "user" } },
+	{ "pam-open", ACCESS_ADMIN, "{s:s,s:s!}", { "verb", "user" } },
 };
 
 const char *proto_access_name(enum proto_access a)

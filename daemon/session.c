@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -276,6 +277,7 @@ static const char *agent_home(const struct agent *a, uid_t uid, const char *ws)
 static void session_free(struct session *s)
 {
 	grants_free(s->grants);
+	perm_stages_free(s->explain);
 	free(s->dispatcher_gids);
 	free(s->dispatcher_name);
 	free(s->held_rules);
@@ -284,6 +286,7 @@ static void session_free(struct session *s)
 	json_decref(s->agent_json);
 	free(s->cgroup_path);
 	free(s->workspace);
+	free(s->home);
 	free(s);
 }
 
@@ -314,7 +317,97 @@ static void record_start(struct daemon *d, struct session *s, char **argv)
 	json_object_set_new(rec, "workspace", json_string(s->workspace));
 	json_object_set_new(rec, "cgroup", json_string(s->cgroup_path));
 	json_object_set_new(rec, "policy", json_string(d->policy->hash_hex));
+	if (s->adopted)
+		json_object_set_new(rec, "via", json_string("pam"));
 	audit_record(d, rec);
+}
+
+/* The fields every session starts with, whoever starts it. */
+static struct session *session_new(struct daemon *d, const struct agent *a)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->id = chain_next_seq(d->chain);
+	s->agent = strdup(a->name);
+	s->agent_json = json_string(a->name);
+	s->agent_id = a->id;
+	s->pidfd = -1;
+	s->client_fd = -1;
+	s->started_ns = s->active_ns = audit_now_ns();
+	s->started = s->started_ns / 1000000000;
+	/* Sessions key the kernel's maps with the top bit set, apart from
+	 * the per-agent keys. */
+	s->net_id = 0x80000000u | (uint32_t)(s->id & 0x7fffffffu);
+	s->next_eval = INT64_MAX;
+	return s;
+}
+
+/* The login program (root) is the dispatcher of a PAM session; the
+ * session runs as the service account. */
+static int adopt_identity(struct session *s, pid_t pid, uid_t uid, uid_t by)
+{
+	s->workspace = strdup("");
+	s->dispatcher_gids = calloc(1, sizeof(gid_t));
+	s->uid = uid;
+	s->dispatcher_uid = by;
+	s->service_uid = true;
+	s->adopted = true;
+	s->pid = pid;
+	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return s->workspace && s->dispatcher_gids && s->pidfd >= 0 ? 0 : -1;
+}
+
+struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
+			      const char *user, char *err, size_t errlen)
+{
+	char *argv[] = { (char *)user, NULL };
+	struct perm_req pr = { 0 };
+	struct eval_ctx ctx;
+	struct session *s;
+	int rc;
+
+	if (agent_may_run(d, a, err, errlen))
+		return NULL;
+	s = session_new(d, a);
+	if (!s || adopt_identity(s, pid, uid, 0) || session_perm(d, d->policy, s, a, &ctx, &pr)) {
+		snprintf(err, errlen, "cannot follow pid %d: %s", (int)pid, strerror(errno));
+		goto fail_free;
+	}
+	ctx.launch = "pam";
+	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
+	if (rc) {
+		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
+			 strerror(-rc));
+		goto fail_free;
+	}
+	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id);
+	if (!rc)
+		rc = session_perm_start(d, s, &pr) ? -EIO : cgroup_attach(s->cgroup_path, pid);
+	if (rc) {
+		snprintf(err, errlen, "cannot tag pid %d as session %llu: %s", (int)pid,
+			 (unsigned long long)s->id, strerror(-rc));
+		bpf_session_del(d, s->cgroup_id);
+		bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
+		cgroup_remove(s->cgroup_path);
+		goto fail_free;
+	}
+	free((void *)pr.bounds);
+	s->next = d->sessions;
+	d->sessions = s;
+	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
+	record_start(d, s, argv);
+	audit_flush(d, true);
+	return s;
+
+fail_free:
+	free((void *)pr.bounds);
+	if (s && s->pidfd >= 0)
+		close(s->pidfd);
+	if (s)
+		session_free(s);
+	return NULL;
 }
 
 /*
@@ -353,11 +446,6 @@ static int session_identity(struct session *s, const struct run_request *r)
 	s->ndispatcher_gids = r->ngroups;
 	s->dispatcher_name = pw && pw->pw_name ? strdup(pw->pw_name) : NULL;
 	s->tty = isatty(r->fds[0]) || isatty(r->fds[1]);
-	s->started = (int64_t)time(NULL);
-	/* Sessions key the kernel's maps with the top bit set, apart from
-	 * the per-agent keys. */
-	s->net_id = 0x80000000u | (uint32_t)(s->id & 0x7fffffffu);
-	s->next_eval = INT64_MAX;
 	return 0;
 }
 
@@ -380,10 +468,8 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		snprintf(err, errlen, "unknown agent '%s'", r->agent);
 		return NULL;
 	}
-	if (!a->enabled) {
-		snprintf(err, errlen, "agent '%s' is disabled (%s)", a->name, a->file);
+	if (agent_may_run(d, a, err, errlen))
 		return NULL;
-	}
 	if (!r->argv || !r->argv[0]) {
 		snprintf(err, errlen, "no command given");
 		return NULL;
@@ -416,26 +502,23 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		return NULL;
 	L.workspace = wsbuf;
 
-	s = calloc(1, sizeof(*s));
+	s = session_new(d, a);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->id = chain_next_seq(d->chain);
-	s->agent = strdup(a->name);
-	s->agent_json = json_string(a->name);
-	s->agent_id = a->id;
 	s->workspace = strdup(wsbuf);
 	s->uid = L.uid;
 	s->dispatcher_uid = r->dispatcher_uid;
 	s->service_uid = L.groups == NULL;
 	s->client_fd = r->client_fd;
-	s->pidfd = -1;
 	if (session_identity(s, r) || session_perm(d, d->policy, s, a, &ctx, &pr)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail_free;
 	}
-	pr.vars = (struct bind_vars){ wsbuf, agent_home(a, L.uid, wsbuf), s->dispatcher_name };
+	s->home = strdup(agent_home(a, L.uid, wsbuf));
+	snprintf(s->landlock_policy, sizeof(s->landlock_policy), "%s", d->policy->hash_hex);
+	pr.vars = (struct bind_vars){ wsbuf, s->home, s->dispatcher_name };
 	s->grants = grants_for(&pr, &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_warn("%s", dg.msgs[i]);
@@ -544,19 +627,53 @@ void session_end(struct daemon *d, struct session *s, const char *why)
 	cgroup_kill(s->cgroup_path);
 }
 
-void session_reap(struct daemon *d, struct session *s)
+void session_kill(struct daemon *d, struct session *s, const char *why)
+{
+	session_end(d, s, why);
+	/* A frozen task is woken by SIGKILL, but a thawed cgroup also lets
+	 * the daemon see it go. */
+	if (s->frozen && !session_freeze(s, false))
+		s->frozen = false;
+}
+
+int session_freeze(struct session *s, bool frozen)
+{
+	int r = cgroup_freeze(s->cgroup_path, frozen);
+
+	if (!r)
+		s->frozen = frozen;
+	return r;
+}
+
+/* An adopted main process is not the daemon's child: its pidfd turning
+ * readable says it is gone, and how it ended is its parent's to know. */
+static bool main_process_gone(struct session *s)
 {
 	siginfo_t si = { 0 };
+	struct pollfd p = { s->pidfd, POLLIN, 0 };
 
+	if (s->adopted) {
+		if (poll(&p, 1, 0) != 1)
+			return false;
+		s->status = 0;
+		return true;
+	}
 	if (waitid(P_PIDFD, s->pidfd, &si, WEXITED | WNOHANG) || si.si_pid == 0)
-		return;
-	s->exited = true;
+		return false;
 	s->status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
 					     : W_EXITCODE(0, si.si_status);
+	return true;
+}
+
+void session_reap(struct daemon *d, struct session *s)
+{
+	if (!main_process_gone(s))
+		return;
+	s->exited = true;
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
 	close(s->pidfd);
 	s->pidfd = -1;
-	session_end(d, s, "command exited");
+	session_end(d, s, s->adopted ? "login process exited" : "command exited");
 	bpf_consume(d);
 	record_end(d, s, s->end_reason);
 	audit_flush(d, true);
@@ -583,10 +700,16 @@ void session_tick(struct daemon *d)
 {
 	struct session **pp = &d->sessions;
 
+	inventory_roll(d);
 	session_conditions_due(d);
 	while (*pp) {
 		struct session *s = *pp;
 
+		/* Activity is noted here, once a loop, not once an event. */
+		if (s->events != s->events_seen) {
+			s->events_seen = s->events;
+			s->active_ns = audit_now_ns();
+		}
 		if (s->ending && s->exited && !cgroup_remove(s->cgroup_path)) {
 			bpf_consume(d);
 			bpf_session_del(d, s->cgroup_id);

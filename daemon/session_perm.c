@@ -238,6 +238,9 @@ void session_reevaluate(struct daemon *d, struct session *s, const char *why)
 
 	if (s->ending)
 		return;
+	/* The conditions or the policy moved: explanations are built anew. */
+	perm_stages_free(s->explain);
+	s->explain = NULL;
 	if (!a) {
 		bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
 		session_end(d, s, "agent removed from the policy");
@@ -269,4 +272,44 @@ void session_conditions_due(struct daemon *d)
 	for (struct session *s = d->sessions; s; s = s->next)
 		if (!s->ending && s->next_eval <= now)
 			session_reevaluate(d, s, "condition boundary");
+}
+
+/* The explanation of a denial, as pinfold policy explain gives it: the
+ * rule and the layer. The stages are compiled at the session's first
+ * denial and kept until its permission is judged again, so a burst of
+ * denials costs lookups, not rebuilds. */
+static struct perm_stages *stages_of(struct daemon *d, struct session *s)
+{
+	const struct agent *a = policy_agent(d->policy, s->agent);
+	struct eval_ctx ctx;
+	struct perm_req r;
+
+	if (s->explain)
+		return s->explain;
+	if (!a || session_perm(d, d->policy, s, a, &ctx, &r) < 0)
+		return NULL;
+	r.vars = (struct bind_vars){ s->workspace, s->home, s->dispatcher_name };
+	s->explain = perm_stages_build(&r);
+	free((void *)r.bounds);
+	return s->explain;
+}
+
+bool session_explain_path(struct daemon *d, struct session *s, const char *path,
+			  unsigned access, struct verdict *v)
+{
+	struct perm_stages *st = stages_of(d, s);
+
+	if (st)
+		perm_stages_explain_path(st, path, access, v);
+	return st != NULL;
+}
+
+bool session_explain_connect(struct daemon *d, struct session *s, const uint8_t addr[16],
+			     uint16_t port, struct verdict *v)
+{
+	struct perm_stages *st = stages_of(d, s);
+
+	if (st)
+		perm_stages_explain_connect(st, addr, port, v);
+	return st != NULL;
 }

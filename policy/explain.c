@@ -18,12 +18,45 @@ static const unsigned stages[] = {
 };
 static const enum layer stage_layer[] = { LAYER_AGENT, LAYER_CONDITION, LAYER_BOUND };
 
-/* A denial decided by a deny line names that line's layer. */
-static void deny_layer(const struct perm_req *r, uint32_t rule, struct verdict *v)
-{
-	const struct rule *ru = policy_rule(r->p, rule);
+/* The permission at each stage, compiled once: [0] the whole, then each
+ * of stages[] in turn. */
+#define NSTAGES (1 + sizeof(stages) / sizeof(stages[0]))
 
-	v->layer = ru && ru->deny ? ru->layer : LAYER_AGENT;
+struct perm_stages {
+	const struct policy *p;
+	struct grants *g[NSTAGES];
+	struct net_grant *nets[NSTAGES];
+	size_t nnets[NSTAGES];
+};
+
+struct perm_stages *perm_stages_build(const struct perm_req *r)
+{
+	struct perm_stages *st = calloc(1, sizeof(*st));
+	struct perm_req s = *r;
+
+	if (!st)
+		return NULL;
+	st->p = r->p;
+	for (size_t i = 0; i < NSTAGES; i++) {
+		s.flags = i ? stages[i - 1] : 0;
+		st->g[i] = grants_for(&s, NULL);
+		if (!st->g[i] || net_list_for(&s, &st->nets[i], &st->nnets[i]) < 0) {
+			perm_stages_free(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+void perm_stages_free(struct perm_stages *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < NSTAGES; i++) {
+		grants_free(st->g[i]);
+		free(st->nets[i]);
+	}
+	free(st);
 }
 
 /* One request: a path with access bits, or an address and port. */
@@ -34,59 +67,33 @@ struct request {
 	uint16_t port;
 };
 
-static int path_at(const struct perm_req *r, const struct request *q, bool *allow,
+static bool decide(const struct perm_stages *st, size_t i, const struct request *q,
 		   uint32_t *rule)
 {
-	struct grants *g = grants_for(r, NULL);
-
-	if (!g)
-		return -1;
-	*allow = grants_check_path(g, q->path, q->access, rule);
-	grants_free(g);
-	return 0;
+	if (q->path)
+		return grants_check_path(st->g[i], q->path, q->access, rule);
+	return net_check(st->nets[i], st->nnets[i], q->addr, q->port, rule);
 }
 
-static int net_at(const struct perm_req *r, const struct request *q, bool *allow,
-		  uint32_t *rule)
+static void explain(const struct perm_stages *st, const struct request *q, struct verdict *v)
 {
-	struct net_grant *v;
-	size_t n;
-
-	if (net_list_for(r, &v, &n) < 0)
-		return -1;
-	*allow = net_check(v, n, q->addr, q->port, rule);
-	free(v);
-	return 0;
-}
-
-typedef int decide_fn(const struct perm_req *r, const struct request *q, bool *allow,
-		      uint32_t *rule);
-
-static int explain(const struct perm_req *r, decide_fn *decide, const struct request *q,
-		   struct verdict *v)
-{
-	struct perm_req s = *r;
 	uint32_t rule, prev = 0;
-	bool allow;
+	const struct rule *ru;
 
-	s.flags = 0;
-	if (decide(&s, q, &v->allow, &v->rule) < 0)
-		return -1;
+	v->allow = decide(st, 0, q, &v->rule);
 	v->layer = LAYER_DEFAULT;
 	if (v->allow)
-		return 0;
+		return;
 	if (v->rule) {
-		deny_layer(r, v->rule, v);
-		return 0;
+		ru = policy_rule(st->p, v->rule);
+		v->layer = ru && ru->deny ? ru->layer : LAYER_AGENT;
+		return;
 	}
-	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
-		s.flags = stages[i];
-		if (decide(&s, q, &allow, &rule) < 0)
-			return -1;
-		if (!allow) {
-			v->layer = stage_layer[i];
+	for (size_t i = 1; i < NSTAGES; i++) {
+		if (!decide(st, i, q, &rule)) {
+			v->layer = stage_layer[i - 1];
 			v->rule = prev;
-			return 0;
+			return;
 		}
 		prev = rule;
 	}
@@ -94,23 +101,46 @@ static int explain(const struct perm_req *r, decide_fn *decide, const struct req
 	 * denial is named above, so this is not reached; say the bound. */
 	v->layer = LAYER_BOUND;
 	v->rule = prev;
-	return 0;
+}
+
+void perm_stages_explain_path(const struct perm_stages *st, const char *path, unsigned access,
+			      struct verdict *v)
+{
+	struct request q = { .path = path, .access = access };
+
+	explain(st, &q, v);
+}
+
+void perm_stages_explain_connect(const struct perm_stages *st, const uint8_t addr[16],
+				 uint16_t port, struct verdict *v)
+{
+	struct request q = { .addr = addr, .port = port };
+
+	explain(st, &q, v);
 }
 
 int perm_explain_path(const struct perm_req *r, const char *path, unsigned access,
 		      struct verdict *v)
 {
-	struct request q = { .path = path, .access = access };
+	struct perm_stages *st = perm_stages_build(r);
 
-	return explain(r, path_at, &q, v);
+	if (!st)
+		return -1;
+	perm_stages_explain_path(st, path, access, v);
+	perm_stages_free(st);
+	return 0;
 }
 
 int perm_explain_connect(const struct perm_req *r, const uint8_t addr[16], uint16_t port,
 			 struct verdict *v)
 {
-	struct request q = { .addr = addr, .port = port };
+	struct perm_stages *st = perm_stages_build(r);
 
-	return explain(r, net_at, &q, v);
+	if (!st)
+		return -1;
+	perm_stages_explain_connect(st, addr, port, v);
+	perm_stages_free(st);
+	return 0;
 }
 
 int perm_bounds(const struct policy *p, const char *agent, uid_t uid, const gid_t *gids,

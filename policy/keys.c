@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "policy/policy_int.h"
 
@@ -183,6 +184,82 @@ static void set_dir(struct loader *l, const struct key_def *k,
 	}
 	path_canonical(value, canon, sizeof(canon));
 	*dst = load_strdup(l, canon);
+}
+
+int parse_iso8601(const char *s, int64_t *out)
+{
+	int y, mo, dd, h = 0, mi = 0, sec = 0, zh = 0, zm = 0, n = 0;
+	struct tm tm = { 0 };
+	char sign = 0;
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &dd, &n) != 3 || n != 10)
+		return -1;
+	s += n;
+	if (*s == 'T') {
+		if (sscanf(s, "T%2d:%2d%n", &h, &mi, &n) != 2 || n != 6)
+			return -1;
+		s += n;
+		if (*s == ':' && (sscanf(s, ":%2d%n", &sec, &n) != 1 || n != 3))
+			return -1;
+		s += *s == ':' ? 3 : 0;
+		if (*s == 'Z') {
+			s++;
+		} else if (*s == '+' || *s == '-') {
+			sign = *s;
+			if (sscanf(s + 1, "%2d:%2d%n", &zh, &zm, &n) != 2 || n != 5)
+				return -1;
+			s += 6;
+		}
+	}
+	if (*s || mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || sec > 59 ||
+	    zh > 23 || zm > 59 || y < 1970)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = dd;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	/* timegm() carries 31 April into May; such a date does not exist. */
+	if (t == (time_t)-1 || tm.tm_mday != dd || tm.tm_mon != mo - 1)
+		return -1;
+	*out = (int64_t)t - (sign == '+' ? 1 : -1) * (sign ? (zh * 3600 + zm * 60) : 0);
+	return 0;
+}
+
+static void key_expires(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (parse_iso8601(value, &l->agent->expires) < 0) {
+		load_error(l, l->line, "bad %s '%s': an ISO 8601 date (2026-12-31) or date-time "
+			   "(2026-12-31T18:00:00Z, +HH:MM or -HH:MM)", k->name, value);
+		return;
+	}
+	l->agent->has_expires = true;
+}
+
+static void key_owner(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	l->agent->owner = load_strdup(l, value);
+}
+
+/* The service account is named, not numbered: PAM hands the module a user
+ * name. It need not exist yet when the policy is loaded. */
+static void key_unix_user(struct loader *l, const struct key_def *k, const char *value)
+{
+	size_t i, n = strlen(value);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && !strchr("._-", value[i]))
+			break;
+	if (n == 0 || n > 32 || i < n || value[0] == '-') {
+		load_error(l, l->line, "bad %s '%s': a user name of up to 32 letters, digits, "
+			   "'.', '_' or '-'", k->name, value);
+		return;
+	}
+	l->agent->unix_user = load_strdup(l, value);
 }
 
 static void key_home(struct loader *l, const struct key_def *k,
@@ -471,6 +548,108 @@ static void key_fsync_interval(struct loader *l, const struct key_def *k,
 	l->p->conf.fsync_interval_ms = (unsigned)v;
 }
 
+static void set_string(struct loader *l, char **dst, const char *value)
+{
+	*dst = load_strdup(l, value);
+}
+
+static void key_idp_group(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	set_string(l, &l->p->conf.idp.agents_group, value);
+}
+
+static void key_idp_user_type(struct loader *l, const struct key_def *k, const char *value)
+{
+	(void)k;
+	set_string(l, &l->p->conf.idp.agents_user_type, value);
+}
+
+/* "URN:attr=value", the URN being the enterprise User extension's. */
+static void key_idp_attr(struct loader *l, const struct key_def *k, const char *value)
+{
+	static const char urn[] = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+	const char *eq = strchr(value, '=');
+
+	if (strncmp(value, urn, sizeof(urn) - 1) || !eq || eq == value + sizeof(urn) - 1 ||
+	    !eq[1]) {
+		load_error(l, l->line, "bad %s '%s': write %sATTRIBUTE=VALUE", k->name, value, urn);
+		return;
+	}
+	l->p->conf.idp.agents_attr = strndup(value, (size_t)(eq - value));
+	set_string(l, &l->p->conf.idp.agents_attr_value, eq + 1);
+	if (!l->p->conf.idp.agents_attr)
+		l->oom = true;
+}
+
+/* "GROUP -> ROLE": members of the SCIM group GROUP get role ROLE. */
+static void key_idp_role(struct loader *l, const struct key_def *k, const char *value)
+{
+	struct idp_conf *c = &l->p->conf.idp;
+	const char *arrow = strstr(value, " -> ");
+	struct role_map *r;
+
+	if (!arrow || arrow == value || !arrow[4] || strchr(arrow + 4, ' ')) {
+		load_error(l, l->line, "bad %s '%s': write SCIM GROUP NAME -> role", k->name,
+			   value);
+		return;
+	}
+	r = load_realloc(l, c->roles, c->nroles + 1, sizeof(*r));
+	if (!r)
+		return;
+	c->roles = r;
+	r[c->nroles].group = strndup(value, (size_t)(arrow - value));
+	r[c->nroles].role = load_strdup(l, arrow + 4);
+	if (!r[c->nroles].group)
+		l->oom = true;
+	c->nroles++;
+}
+
+static void key_idp_url(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (strncmp(value, "https://", 8)) {
+		load_error(l, l->line, "bad %s '%s': only https:// is taken", k->name, value);
+		return;
+	}
+	set_string(l, &l->p->conf.idp.url, value);
+}
+
+static void key_idp_file(struct loader *l, const struct key_def *k, const char *value)
+{
+	char why[WHY_MAX];
+
+	if (path_plain_check(value, why, sizeof(why)) < 0) {
+		load_error(l, l->line, "bad %s: %s", k->name, why);
+		return;
+	}
+	set_string(l, !strcmp(k->name, "token_file") ? &l->p->conf.idp.token_file
+						     : &l->p->conf.idp.ca_file, value);
+}
+
+static void key_idp_seconds(struct loader *l, const struct key_def *k, const char *value)
+{
+	unsigned long long v;
+
+	if (parse_uint(value, 366ull * 86400, &v) < 0) {
+		load_error(l, l->line, "bad %s '%s': seconds, 0 to %u", k->name, value,
+			   366u * 86400);
+		return;
+	}
+	if (!strcmp(k->name, "interval"))
+		l->p->conf.idp.interval_s = (unsigned)v;
+	else
+		l->p->conf.idp.max_age_s = (unsigned)v;
+}
+
+static void key_idp_on_stale(struct loader *l, const struct key_def *k, const char *value)
+{
+	if (strcmp(value, "disable") && strcmp(value, "warn")) {
+		load_error(l, l->line, "bad %s '%s': disable or warn", k->name, value);
+		return;
+	}
+	l->p->conf.idp.stale_disable = !strcmp(value, "disable");
+}
+
 /* [control] read_groups, admin_groups: group names, looked up at load so a
  * typo is an error and not a group that silently grants nothing, or gids. */
 static void key_control_groups(struct loader *l, const struct key_def *k, const char *value)
@@ -525,6 +704,16 @@ static const struct key_def daemon_keys[] = {
 	{ "control", "admin_groups", false, 0, key_control_groups, false, NULL },
 	{ "control", "idle_timeout_s", false, 0, key_control_uint, false, NULL },
 	{ "control", "clients_per_uid", false, 0, key_control_uint, false, NULL },
+	{ "idp", "agents_group", false, 0, key_idp_group, false, NULL },
+	{ "idp", "agents_user_type", false, 0, key_idp_user_type, false, NULL },
+	{ "idp", "agents_attribute", false, 0, key_idp_attr, false, NULL },
+	{ "idp", "role_map", true, 0, key_idp_role, false, NULL },
+	{ "idp", "url", false, 0, key_idp_url, false, NULL },
+	{ "idp", "token_file", false, 0, key_idp_file, false, NULL },
+	{ "idp", "ca_file", false, 0, key_idp_file, false, NULL },
+	{ "idp", "interval", false, 0, key_idp_seconds, false, NULL },
+	{ "idp", "max_age", false, 0, key_idp_seconds, false, NULL },
+	{ "idp", "on_stale", false, 0, key_idp_on_stale, false, NULL },
 };
 
 #define ACC_ALL (ACC_READ | ACC_WRITE | ACC_EXEC)
@@ -546,6 +735,9 @@ static const struct key_def agent_keys[] = {
 	{ "agent", "uid", false, 0, key_uid, false, NULL },
 	{ "agent", "home", false, 0, key_home, false, NULL },
 	{ "agent", "workspace", false, 0, key_workspace, false, NULL },
+	{ "agent", "expires", false, 0, key_expires, false, NULL },
+	{ "agent", "owner", false, 0, key_owner, false, NULL },
+	{ "agent", "unix_user", false, 0, key_unix_user, false, NULL },
 	{ "agent", "roles", false, 0, key_roles, false, NULL },
 	{ "agent", "on_revoke", false, 0, key_on_revoke, false, NULL },
 	{ "attributes", NULL, true, 0, NULL, false, key_attribute },

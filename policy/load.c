@@ -460,6 +460,7 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.uid_lo = 61184;
 	l.p->conf.uid_hi = 61439;
 	l.p->conf.fsync_interval_ms = 10;
+	l.p->conf.idp.stale_disable = true;
 	l.p->conf.idle_timeout_s = 10;
 	l.p->conf.clients_per_uid = 32;
 	audit_conf_defaults(&l.p->conf.audit);
@@ -492,6 +493,8 @@ void agent_free(struct agent *a)
 	free(a->description);
 	free(a->home);
 	free(a->workspace);
+	free(a->owner);
+	free(a->unix_user);
 	names_free(a->roles, a->nroles);
 	for (size_t i = 0; i < a->nattrs; i++) {
 		free(a->attrs[i].key);
@@ -519,12 +522,29 @@ static void bound_free(struct bound *b)
 	set_free(&b->set);
 }
 
+static void idp_conf_free(struct idp_conf *c)
+{
+	free(c->agents_group);
+	free(c->agents_user_type);
+	free(c->agents_attr);
+	free(c->agents_attr_value);
+	for (size_t i = 0; i < c->nroles; i++) {
+		free(c->roles[i].group);
+		free(c->roles[i].role);
+	}
+	free(c->roles);
+	free(c->url);
+	free(c->token_file);
+	free(c->ca_file);
+}
+
 void policy_free(struct policy *p)
 {
 	size_t i;
 
 	if (!p)
 		return;
+	idp_conf_free(&p->conf.idp);
 	for (i = 0; i < p->nagents; i++)
 		agent_free(&p->agents[i]);
 	free(p->agents);

@@ -377,18 +377,6 @@ static int u32_cmp(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-/* The grants and denials that hold the whole prefix (addr, prefix). */
-static size_t covering(const struct net_grant *v, size_t nv, const uint8_t addr[16],
-		       uint8_t prefix, const struct net_grant **cover)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < nv; i++)
-		if (v[i].prefix <= prefix && prefix_match(v[i].addr, addr, v[i].prefix))
-			cover[n++] = &v[i];
-	return n;
-}
-
 /* The deciding grant for port among cover[], or NULL: none, or a denial
  * holds the port, and a denial beats any grant. */
 static const struct net_grant *decide_port(const struct net_grant **cover,
@@ -461,23 +449,105 @@ static uint32_t fold_ranges(const struct net_grant **cover, size_t n,
 	return f.count;
 }
 
-/* Whether grant i is the first with its (addr, prefix). */
-static bool first_of_prefix(const struct net_grant *v, size_t i)
-{
-	size_t j;
+/*
+ * The grants sorted by (prefix, address, position), with the distinct
+ * prefix lengths: the grants that hold a whole prefix P are, for each
+ * length L up to P's, those whose (L, address) is P's address cut to L
+ * bits, found by one binary search per length. That keeps folding a
+ * table of n grants near n log n instead of n squared.
+ */
+struct by_prefix {
+	const struct net_grant **g;
+	size_t n;
+	uint8_t lens[130];
+	size_t start[131];
+	size_t nlens;
+};
 
-	for (j = 0; j < i; j++)
-		if (v[j].prefix == v[i].prefix && !memcmp(v[j].addr, v[i].addr, 16))
-			return false;
-	return true;
+static int grant_order(const void *pa, const void *pb)
+{
+	const struct net_grant *a = *(const struct net_grant *const *)pa;
+	const struct net_grant *b = *(const struct net_grant *const *)pb;
+	int c;
+
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	c = memcmp(a->addr, b->addr, 16);
+	if (c)
+		return c;
+	return (a > b) - (a < b);
 }
 
-static int fill_entry(const struct net_grant *v, size_t nv, const struct net_grant *g,
-		      const char *file, const struct net_grant **cover, uint32_t *edges,
-		      struct net_entry *e, struct diag *d)
+static int by_prefix_build(struct by_prefix *bp, const struct net_grant *v, size_t n)
+{
+	memset(bp, 0, sizeof(*bp));
+	bp->g = calloc(n, sizeof(*bp->g));
+	if (!bp->g)
+		return -1;
+	bp->n = n;
+	for (size_t i = 0; i < n; i++)
+		bp->g[i] = &v[i];
+	qsort(bp->g, n, sizeof(*bp->g), grant_order);
+	for (size_t i = 0; i < n; i++) {
+		if (i && bp->g[i]->prefix == bp->g[i - 1]->prefix)
+			continue;
+		bp->lens[bp->nlens] = bp->g[i]->prefix;
+		bp->start[bp->nlens++] = i;
+	}
+	bp->start[bp->nlens] = n;
+	return 0;
+}
+
+static void cut(const uint8_t in[16], unsigned bits, uint8_t out[16])
+{
+	unsigned bytes = bits / 8;
+
+	memcpy(out, in, bytes);
+	memset(out + bytes, 0, 16 - bytes);
+	if (bits % 8)
+		out[bytes] = (uint8_t)(in[bytes] & (0xff << (8 - bits % 8)));
+}
+
+/* The grants and denials that hold the whole prefix (addr, prefix). */
+static size_t covering(const struct by_prefix *bp, const uint8_t addr[16], uint8_t prefix,
+		       const struct net_grant **cover)
+{
+	uint8_t key[16];
+	size_t n = 0;
+
+	for (size_t l = 0; l < bp->nlens && bp->lens[l] <= prefix; l++) {
+		size_t lo = bp->start[l], hi = bp->start[l + 1];
+
+		cut(addr, bp->lens[l], key);
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (memcmp(bp->g[mid]->addr, key, 16) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < bp->start[l + 1] && !memcmp(bp->g[lo]->addr, key, 16); lo++)
+			cover[n++] = bp->g[lo];
+	}
+	return n;
+}
+
+/* Marks, by position in v, the first grant of each (prefix, address):
+ * the sort keeps equal ones in written order. */
+static void mark_first(const struct by_prefix *bp, const struct net_grant *v, bool *first)
+{
+	for (size_t i = 0; i < bp->n; i++)
+		first[bp->g[i] - v] = i == 0 || bp->g[i - 1]->prefix != bp->g[i]->prefix ||
+				      memcmp(bp->g[i - 1]->addr, bp->g[i]->addr, 16);
+}
+
+static int fill_entry(const struct by_prefix *bp, const struct net_grant *g, const char *file,
+		      const struct net_grant **cover, uint32_t *edges, struct net_entry *e,
+		      struct diag *d)
 {
 	char name[NET_PREFIX_STRLEN];
-	size_t n = covering(v, nv, g->addr, g->prefix, cover);
+	size_t n = covering(bp, g->addr, g->prefix, cover);
 	uint32_t need;
 
 	memcpy(e->addr, g->addr, 16);
@@ -497,7 +567,9 @@ int net_table(const struct net_grant *v, size_t nv, const char *file,
 {
 	const struct net_grant **cover = NULL;
 	struct net_entry *entries = NULL;
+	struct by_prefix bp = { 0 };
 	uint32_t *edges = NULL;
+	bool *first = NULL;
 	size_t i, n = 0;
 	int bad = 0;
 
@@ -507,18 +579,22 @@ int net_table(const struct net_grant *v, size_t nv, const char *file,
 	cover = calloc(nv, sizeof(*cover));
 	edges = calloc(2 * nv, sizeof(*edges));
 	entries = calloc(nv, sizeof(*entries));
-	if (!cover || !edges || !entries) {
+	first = calloc(nv, sizeof(*first));
+	if (!cover || !edges || !entries || !first || by_prefix_build(&bp, v, nv) < 0) {
 		diag_add(d, "%s: out of memory building the network table", file);
 		bad = 1;
 		goto out;
 	}
+	mark_first(&bp, v, first);
 	for (i = 0; i < nv; i++) {
-		if (!first_of_prefix(v, i))
+		if (!first[i])
 			continue;
-		if (fill_entry(v, nv, &v[i], file, cover, edges, &entries[n++], d))
+		if (fill_entry(&bp, &v[i], file, cover, edges, &entries[n++], d))
 			bad = 1;
 	}
 out:
+	free(bp.g);
+	free(first);
 	free(cover);
 	free(edges);
 	if (bad) {
@@ -545,4 +621,90 @@ int agent_net_table(const struct agent *a, struct net_entry **out,
 	rc = net_table(v, n, a->file, out, d);
 	free(v);
 	return rc;
+}
+
+/* ---- the compiled lookup: longest prefix first, by prefix length ---- */
+
+struct net_index {
+	struct net_entry *e;	/* sorted: longer prefix first, then address */
+	size_t n;
+	uint8_t lens[130];	/* distinct prefix lengths, longest first */
+	size_t start[130];	/* where each length's entries begin in e */
+	size_t nlens;
+};
+
+static int entry_order(const void *pa, const void *pb)
+{
+	const struct net_entry *a = pa, *b = pb;
+
+	if (a->prefix != b->prefix)
+		return a->prefix > b->prefix ? -1 : 1;
+	return memcmp(a->addr, b->addr, 16);
+}
+
+struct net_index *net_index_build(const struct net_entry *t, int n)
+{
+	struct net_index *ix = calloc(1, sizeof(*ix));
+
+	if (!ix || !(ix->e = calloc(n > 0 ? (size_t)n : 1, sizeof(*ix->e)))) {
+		free(ix);
+		return NULL;
+	}
+	ix->n = n > 0 ? (size_t)n : 0;
+	if (ix->n)
+		memcpy(ix->e, t, ix->n * sizeof(*t));
+	qsort(ix->e, ix->n, sizeof(*ix->e), entry_order);
+	for (size_t i = 0; i < ix->n; i++) {
+		if (i && ix->e[i].prefix == ix->e[i - 1].prefix)
+			continue;
+		ix->lens[ix->nlens] = ix->e[i].prefix;
+		ix->start[ix->nlens++] = i;
+	}
+	ix->start[ix->nlens] = ix->n;
+	return ix;
+}
+
+bool net_index_check(const struct net_index *ix, const uint8_t addr[16], uint16_t port,
+		     uint32_t *rule)
+{
+	uint8_t key[16];
+
+	if (rule)
+		*rule = 0;
+	for (size_t l = 0; l < ix->nlens; l++) {
+		size_t lo = ix->start[l], hi = ix->start[l + 1];
+
+		cut(addr, ix->lens[l], key);
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = memcmp(ix->e[mid].addr, key, 16);
+
+			if (c == 0) {
+				const struct net_value *v = &ix->e[mid].value;
+
+				/* The longest prefix decides alone, as in the kernel. */
+				for (uint32_t r = 0; r < v->nranges; r++) {
+					if (port >= v->r[r].lo && port <= v->r[r].hi) {
+						if (rule)
+							*rule = v->r[r].rule;
+						return true;
+					}
+				}
+				return false;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return false;
+}
+
+void net_index_free(struct net_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->e);
+	free(ix);
 }

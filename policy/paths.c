@@ -3,11 +3,13 @@
  * Path grants: checking patterns at load, binding them to a session's
  * workspace, home and user, and deciding path requests.
  *
- * An index is bound paths sorted by bytes. A grant covers a request when
- * it equals the request or one of its ancestors, so a lookup walks the
- * request's ancestors from the longest and binary-searches each: at most
- * one search per component, no allocation. Denials have an index of
- * their own, walked the same way first.
+ * An index is bound paths sorted by bytes, grants of one path side by
+ * side, with a hash table from each distinct path to its first entry. A
+ * grant covers a request when it equals the request or one of its
+ * ancestors, so a lookup walks the request's ancestors from the longest
+ * and looks each up in the table: one hash and, mostly, one comparison
+ * per component, whatever the number of grants, and no allocation.
+ * Denials have an index of their own, walked the same way first.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -26,8 +28,22 @@ struct index_entry {
 
 struct path_index {
 	size_t n;
+	uint32_t *slots;	/* 1 + index of a path's first entry; 0: empty */
+	size_t mask;		/* slots has mask + 1 entries, a power of two */
 	struct index_entry e[];
 };
+
+/* FNV-1a: no key is secret here, the paths are the administrator's. */
+static uint64_t path_hash(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
 
 /* Variables that may begin a pattern. ${user} may also stand for any
  * whole component (/home/${user}). */
@@ -295,6 +311,37 @@ static int index_sort_cmp(const void *pa, const void *pb)
 	return (a->rule > b->rule) - (a->rule < b->rule);
 }
 
+static int index_hash(struct path_index *ix)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * ix->n + 1)
+		cap *= 2;
+	ix->slots = calloc(cap, sizeof(*ix->slots));
+	if (!ix->slots)
+		return -1;
+	ix->mask = cap - 1;
+	for (size_t i = 0; i < ix->n; i++) {
+		size_t k;
+
+		if (i && ix->e[i].len == ix->e[i - 1].len &&
+		    !memcmp(ix->e[i].path, ix->e[i - 1].path, ix->e[i].len))
+			continue;
+		k = path_hash(ix->e[i].path, ix->e[i].len) & ix->mask;
+		while (ix->slots[k])
+			k = (k + 1) & ix->mask;
+		ix->slots[k] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static void index_free(struct path_index *ix)
+{
+	if (ix)
+		free(ix->slots);
+	free(ix);
+}
+
 static struct path_index *index_build(const struct bound_path *v, size_t n)
 {
 	struct path_index *ix;
@@ -311,6 +358,10 @@ static struct path_index *index_build(const struct bound_path *v, size_t n)
 		ix->e[i].rule = v[i].rule;
 	}
 	qsort(ix->e, ix->n, sizeof(ix->e[0]), index_sort_cmp);
+	if (index_hash(ix) < 0) {
+		free(ix);
+		return NULL;
+	}
 	return ix;
 }
 
@@ -422,6 +473,36 @@ static int intersect(const struct bp_list *agent, const struct bp_list *bound,
 static int bind_dir(const char *what, const char *in, char out[PATH_MAX],
 		    const char **val, struct diag *d);
 
+static int bp_order(const void *pa, const void *pb)
+{
+	const struct bound_path *a = pa, *b = pb;
+	int c = strcmp(a->path, b->path);
+
+	return c ? c : (a->rule > b->rule) - (a->rule < b->rule);
+}
+
+/* One entry per path and rule, their bits joined: a grant that meets two
+ * bound grants (read and exec of /usr, say) is still one rule. */
+static void bp_merge(struct bp_list *l)
+{
+	size_t o = 0;
+
+	if (!l->n)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), bp_order);
+	for (size_t i = 1; i < l->n; i++) {
+		struct bound_path *last = &l->v[o];
+
+		if (last->rule == l->v[i].rule && !strcmp(last->path, l->v[i].path)) {
+			last->access |= l->v[i].access;
+			free(l->v[i].path);
+			continue;
+		}
+		l->v[++o] = l->v[i];
+	}
+	l->n = o + 1;
+}
+
 /* The bounds' grants as one list, and their denials into denies. */
 static int bind_bounds(const struct perm_req *r, struct bp_list *grants,
 		       struct bp_list *denies, struct diag *d)
@@ -452,6 +533,7 @@ static int build(const struct perm_req *r, struct grants *g, struct diag *d)
 	if (bounded && (bind_bounds(r, &bnd, &den, d) < 0 || intersect(&own, &bnd, &cut) < 0))
 		goto out;
 	if (bounded) {
+		bp_merge(&cut);
 		bp_free(&own);
 		own = cut;
 		memset(&cut, 0, sizeof(cut));
@@ -528,8 +610,8 @@ void grants_free(struct grants *g)
 	for (i = 0; i < g->ndenies; i++)
 		free(g->denies[i].path);
 	free(g->denies);
-	free(g->index);
-	free(g->deny_index);
+	index_free(g->index);
+	index_free(g->deny_index);
 	free(g);
 }
 
@@ -537,17 +619,14 @@ void grants_free(struct grants *g)
 static const struct index_entry *index_find(const struct path_index *ix,
 					    const char *path, size_t len)
 {
-	size_t lo = 0, hi = ix->n, mid;
+	size_t k = path_hash(path, len) & ix->mask;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (entry_cmp(ix->e[mid].path, ix->e[mid].len, path, len) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (; ix->slots[k]; k = (k + 1) & ix->mask) {
+		const struct index_entry *e = &ix->e[ix->slots[k] - 1];
+
+		if (e->len == len && !memcmp(e->path, path, len))
+			return e;
 	}
-	if (lo < ix->n && !entry_cmp(ix->e[lo].path, ix->e[lo].len, path, len))
-		return &ix->e[lo];
 	return NULL;
 }
 

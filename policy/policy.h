@@ -121,6 +121,29 @@ struct grant_set {
 	size_t nunix;
 };
 
+/* A SCIM group whose members get a pinfold role. */
+struct role_map {
+	char *group;		/* the group's displayName */
+	char *role;
+};
+
+/* pinfoldd.conf [idp]: the identity provider sync. */
+struct idp_conf {
+	/* Which users are agents: any that match one of those set. */
+	char *agents_group;	/* member of the group of this displayName */
+	char *agents_user_type;	/* userType equal to this */
+	char *agents_attr;	/* enterprise attribute (full URN) ... */
+	char *agents_attr_value;	/* ... equal to this */
+	struct role_map *roles;
+	size_t nroles;
+	char *url;		/* SCIM base URL, for the interval sync */
+	char *token_file;	/* bearer token, read at each sync */
+	char *ca_file;		/* CA bundle for url; NULL: the system's */
+	unsigned interval_s;	/* 0: no interval sync */
+	unsigned max_age_s;	/* 0: no limit on the last good sync's age */
+	bool stale_disable;	/* past max_age: disable (true) or warn */
+};
+
 /* An agent attribute, [attributes] KEY = VALUE, for agent.KEY conditions. */
 struct attr {
 	char *key;
@@ -154,6 +177,10 @@ struct agent {
 	uid_t uid;		/* when has_uid: the uid it runs as */
 	char *home;		/* NULL: the run-as user's home, else workspace */
 	char *workspace;	/* NULL: <state>/workspaces/NAME */
+	char *owner;		/* who answers for it; NULL: nobody named */
+	char *unix_user;	/* service account PAM sessions are tagged for */
+	bool has_expires;
+	int64_t expires;	/* when has_expires: seconds since the epoch */
 	char **roles;		/* names as listed in "roles =" */
 	size_t nroles;
 	int roles_line;
@@ -257,10 +284,11 @@ struct audit_conf {
 	enum write_error_action on_write_error;
 };
 
-/* pinfoldd.conf [daemon] and [control] */
+/* pinfoldd.conf [daemon], [control] and [idp] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
 	unsigned fsync_interval_ms;	/* group commit interval */
+	struct idp_conf idp;
 	gid_t read_gids[CONTROL_GROUPS_MAX];	/* may call read-only verbs */
 	size_t nread_gids;
 	gid_t admin_gids[CONTROL_GROUPS_MAX];	/* may also call mutating verbs */
@@ -508,11 +536,30 @@ int perm_explain_path(const struct perm_req *r, const char *path, unsigned acces
 		      struct verdict *v);
 int perm_explain_connect(const struct perm_req *r, const uint8_t addr[16], uint16_t port,
 			 struct verdict *v);
+/* The same, compiled once for many requests (a session's denials): the
+ * permission at each stage of the explanation. NULL when memory runs out
+ * or a denial does not bind. The request's policy must outlive it. */
+struct perm_stages;
+struct perm_stages *perm_stages_build(const struct perm_req *r);
+void perm_stages_explain_path(const struct perm_stages *st, const char *path, unsigned access,
+			      struct verdict *v);
+void perm_stages_explain_connect(const struct perm_stages *st, const uint8_t addr[16],
+				 uint16_t port, struct verdict *v);
+void perm_stages_free(struct perm_stages *st);
 /* The bounds that apply to a dispatcher, in load order; *out is freed
  * with free(). An empty list for a user no bound names (only root may
  * then dispatch, unbounded). Returns 0, or -1 when memory runs out. */
 int perm_bounds(const struct policy *p, const char *agent, uid_t uid, const gid_t *gids,
 		size_t ngids, const struct bound ***out, size_t *n);
+
+/* The folded table as a user-space lookup, answering as the kernel's LPM
+ * trie does: the entry with the longest prefix holding addr decides
+ * alone, by its ranges. One binary search per distinct prefix length. */
+struct net_index;
+struct net_index *net_index_build(const struct net_entry *t, int n);
+bool net_index_check(const struct net_index *ix, const uint8_t addr[16], uint16_t port,
+		     uint32_t *rule);
+void net_index_free(struct net_index *ix);
 
 /* Room for net_prefix_format()'s result, NUL included. */
 #define NET_PREFIX_STRLEN 52
@@ -521,6 +568,12 @@ int perm_bounds(const struct policy *p, const char *agent, uid_t uid, const gid_
  * prefixes of 96 bits or more as "a.b.c.d/len", others as IPv6. */
 void net_prefix_format(const uint8_t addr[16], uint8_t prefix, char *out,
 		       size_t outlen);
+
+/* Parse an ISO 8601 date ("2026-12-31", midnight UTC) or date-time
+ * ("2026-12-31T18:00", optional ":SS", then "Z", "+HH:MM" or "-HH:MM";
+ * no zone is UTC) into seconds since the epoch. Returns 0, or -1 for
+ * anything else, including a date that does not exist. */
+int parse_iso8601(const char *s, int64_t *out);
 
 /* Canonicalise an absolute path lexically into out (size outlen): "//"
  * collapses, "." goes, ".." removes the component before it (and stays at

@@ -17,7 +17,7 @@
 /* Room for the reason a value parser gives, before "file:line: ". */
 #define WHY_MAX 512
 /* Single-valued and repeatable keys of one file kind, at most. */
-#define SCHEMA_KEYS_MAX 16
+#define SCHEMA_KEYS_MAX 24
 
 struct key_def;
 struct loader;

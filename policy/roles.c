@@ -99,10 +99,13 @@ static int take_role(struct resolver *rs, int i, struct grant_set *dst, uint32_t
 	rc = cond_join(rs->p, cond, r->cond, &joined);
 	if (rc == 0)
 		rc = set_append(rs->p, dst, &rs->flat[i], joined);
-	if (rc < 0) {
+	/* A clash of zones is the role's own doing: name its condition. */
+	if (rc == -2)
+		join_error(rs, r->file, r->cond_line, rc, r->name);
+	else if (rc < 0)
 		join_error(rs, file, line, rc, r->name);
+	if (rc < 0)
 		return -1;
-	}
 	return 0;
 }
 

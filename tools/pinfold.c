@@ -16,6 +16,12 @@ static void usage(FILE *f)
 		"  run --agent NAME [--workspace DIR] -- CMD [ARGS...]\n"
 		"                     run CMD as agent NAME under its policy\n"
 		"  status             what pinfoldd enforces, its sessions and counters\n"
+		"  agents [--json]    every agent identity: status, source, owner, sessions\n"
+		"  idp sync --scim FILE | --url URL --token-file FILE [--ca-file FILE]\n"
+		"                     apply an identity provider's SCIM users and groups\n"
+		"  sessions [--json]  the running sessions and their processes\n"
+		"  kill|freeze|thaw SESSION | --agent NAME\n"
+		"                     end, freeze or thaw one session or all of an agent's\n"
 		"  reload             load the configuration again (as SIGHUP does)\n"
 		"  policy check|explain|show [--config-dir DIR] ...\n"
 		"                     check a configuration, explain a decision, show grants\n"
@@ -56,6 +62,14 @@ int main(int argc, char **argv)
 		return cmd_run(&c, argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(&c, argc, argv);
+	if (!strcmp(argv[0], "agents"))
+		return cmd_agents(&c, argc, argv);
+	if (!strcmp(argv[0], "idp"))
+		return cmd_idp(&c, argc, argv);
+	if (!strcmp(argv[0], "sessions"))
+		return cmd_sessions(&c, argc, argv);
+	if (!strcmp(argv[0], "kill") || !strcmp(argv[0], "freeze") || !strcmp(argv[0], "thaw"))
+		return cmd_session_action(&c, argc, argv);
 	if (!strcmp(argv[0], "reload"))
 		return cmd_reload(&c, argc, argv);
 	if (!strcmp(argv[0], "policy"))

@@ -25,12 +25,13 @@ struct policy_args {
 	const char *exec, *open, *connect;
 	const char *user;
 	bool write;
+	bool check;		/* the verb is check */
 };
 
 static int policy_usage(void)
 {
 	fprintf(stderr,
-		"usage: pinfold policy check [--config-dir DIR]\n"
+		"usage: pinfold policy check [--config-dir DIR | DIR]\n"
 		"       pinfold policy explain [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                              [--home DIR] (--exec PATH | --open PATH [--write] |\n"
 		"                              --connect ADDR:PORT)\n"
@@ -70,6 +71,11 @@ static int parse(int argc, char **argv, struct policy_args *a)
 		case 'u': a->user = optarg; break;
 		default: return -1;
 		}
+	}
+	/* check also takes the directory as its one operand. */
+	if (optind + 1 == argc && a->check) {
+		a->config_dir = argv[optind];
+		return 0;
 	}
 	return optind == argc ? 0 : -1;
 }
@@ -327,6 +333,7 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 	const char *verb = argc > 1 ? argv[1] : "";
 	int rc;
 
+	a.check = !strcmp(verb, "check");
 	if (parse(argc - 1, argv + 1, &a))
 		return policy_usage();
 	if (strcmp(verb, "check") && strcmp(verb, "explain") && strcmp(verb, "show"))

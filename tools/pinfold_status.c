@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* pinfold status: what pinfoldd enforces, its sessions, its counters. */
 #include <stdio.h>
+#include <string.h>
 
 #include "daemon/proto.h"
 #include "tools/pinfold.h"
@@ -31,14 +32,22 @@ static void print_status(json_t *m)
 	       (long long)json_integer_value(json_object_get(ev, "dropped")),
 	       (long long)json_integer_value(json_object_get(ev, "deduplicated")));
 	printf("sessions      %zu\n", json_array_size(ss));
-	json_array_foreach(ss, i, s)
-		printf("  %-8lld %-16s pid %-8lld uid %-6lld %lld events, %lld denials\n",
+	json_array_foreach(ss, i, s) {
+		const char *ll = json_string_value(json_object_get(s, "landlock_policy"));
+		const char *now = json_string_value(json_object_get(m, "policy"));
+
+		printf("  %-8lld %-16s pid %-8lld uid %-6lld %lld events, %lld denials%s\n",
 		       (long long)json_integer_value(json_object_get(s, "session")),
 		       json_string_value(json_object_get(s, "agent")),
 		       (long long)json_integer_value(json_object_get(s, "pid")),
 		       (long long)json_integer_value(json_object_get(s, "uid")),
 		       (long long)json_integer_value(json_object_get(s, "events")),
-		       (long long)json_integer_value(json_object_get(s, "denials")));
+		       (long long)json_integer_value(json_object_get(s, "denials")),
+		       json_is_true(json_object_get(s, "frozen")) ? ", frozen" : "");
+		if (ll && now && strcmp(ll, now))
+			printf("           file and exec rules (Landlock) still those of policy "
+			       "%.12s: a running process cannot take new ones\n", ll);
+	}
 }
 
 /* A verb that takes no arguments: its reply, or NULL after saying why. */

@@ -8,9 +8,17 @@
 # 2. An event storm: an agent opens distinct files and makes distinct
 #    connects as fast as it can; prints events per second seen, decided and
 #    chained end to end, and events dropped.
-# 3. The control socket: a good client's status round trips, alone and
+# 3. Policy decisions (build/bench_policy, first, since it needs no
+#    daemon): the cost of one open, exec and connect decision from the
+#    compiled structures at 10, 1,000 and 10,000 rules (median and 99th
+#    percentile, ns), and the time to load and compile 10,000 rules.
+# 4. The control socket: a good client's status round trips, alone and
 #    while 20 uids flood the socket with hostile connections; prints the
 #    median and p99 of each.
+# 4. Deprovisioning: an identity provider agent runs 3 sessions of 2 or 3
+#    processes; a SCIM export marking it inactive is synced; prints the
+#    median and worst time from the start of `pinfold idp sync` to the last
+#    of those processes gone, over DEPROVISION_ROUNDS rounds.
 #
 # 3. The audit log: the append rate of a signed log with group commit
 #    (bench_append, in process), and chain-verify's speed next to
@@ -68,6 +76,7 @@ bench_audit() {
 
 bench_audit
 [ -z "${AUDIT_ONLY:-}" ] || exit 0
+"$build/bench_policy"
 
 tree=$("$repo/tests/integration/lua-source.sh" "$cache/lua")
 mkdir -p "$tmp/etc/agents.d" "$tmp/storm"
@@ -247,6 +256,79 @@ bench_control() {
 	echo "  under flood: $loud ($(cat "$tmp/flood.out") connects tried in 8 s)"
 }
 
+# The sync is timed from its start to the moment every session cgroup's
+# cgroup.procs is empty, polled each 0.2 ms.
+bench_deprovision() {
+	local fix=$repo/tests/fixtures/scim etc=$tmp/idp-etc rounds=${DEPROVISION_ROUNDS:-5} i runs
+	echo "== deprovisioning: sync marking an agent inactive, to its last process gone"
+	mkdir -p "$etc/roles.d" "$etc/agents.d"
+	printf '[idp]\nagents_group = pinfold-agents\nrole_map = Build Agents -> builder\n' \
+		>"$etc/pinfoldd.conf"
+	printf '[exec]\nallow = /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n' \
+		>"$etc/roles.d/builder.ini"
+	printf 'allow = /usr/bin/dash\nallow = /usr/bin/sleep\n[files]\nread = /usr\n' \
+		>>"$etc/roles.d/builder.ini"
+	cat "$fix/okta-users.json" "$fix/okta-groups.json" >"$tmp/active.json"
+	python3 "$repo/tests/integration/scim_deactivate.py" 00u1buildbot false \
+		<"$tmp/active.json" >"$tmp/inactive.json"
+	rm -f "$sock"
+	"$build/pinfoldd" --config-dir "$etc" --state-dir "$tmp/idp-state" --socket "$sock" \
+		2>>"$tmp/pinfoldd.log" &
+	daemon_pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	for i in $(seq "$rounds"); do
+		pf idp sync --scim "$tmp/active.json" >/dev/null
+		runs=()
+		for _ in 1 2 3; do
+			pf run --agent build-bot --workspace "$tmp/idp-ws" -- /usr/bin/dash -c \
+				'sleep 60 & sleep 60 & sleep 60' >/dev/null 2>&1 </dev/null &
+			runs+=("$!")
+		done
+		python3 - "$sock" "$build/pinfold" "$tmp/inactive.json" <<-'EOF'
+		import json, subprocess, sys, time
+		sock, cli, doc = sys.argv[1:]
+		def sessions():
+		    out = subprocess.run([cli, "--socket", sock, "sessions", "--json"],
+		                         capture_output=True, text=True).stdout
+		    return [s for s in json.loads(out) if s["agent"] == "build-bot"]
+		for _ in range(200):
+		    ss = sessions()
+		    if len(ss) == 3 and all(len(s["processes"]) >= 2 for s in ss):
+		        break
+		    time.sleep(0.05)
+		procs = [s["cgroup"] + "/cgroup.procs" for s in ss]
+		def alive():
+		    n = 0
+		    for p in procs:
+		        try:
+		            n += len(open(p).read().split())
+		        except OSError:
+		            pass
+		    return n
+		before = alive()
+		t0 = time.monotonic()
+		subprocess.run([cli, "--socket", sock, "idp", "sync", "--scim", doc],
+		               stdout=subprocess.DEVNULL, check=True)
+		while alive():
+		    time.sleep(0.0002)
+		print(f"{(time.monotonic() - t0) * 1000:.1f} {before}")
+		EOF
+		wait "${runs[@]}" || true
+	done >"$tmp/deprov.out"
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+	python3 - "$tmp/deprov.out" <<-'EOF'
+	import statistics, sys
+	rows = [line.split() for line in open(sys.argv[1])]
+	ms = [float(r[0]) for r in rows]
+	print(f"  {len(ms)} rounds of {rows[0][1]} processes in 3 sessions: median "
+	      f"{statistics.median(ms):.1f} ms, worst {max(ms):.1f} ms from sync start to the "
+	      f"last process gone")
+	EOF
+}
+
 [ "$pairs" -gt 0 ] && bench_build
 bench_storm
 bench_control
+bench_deprovision

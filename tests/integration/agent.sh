@@ -94,3 +94,32 @@ while True:
 ' "$1" "$2" "$ready"
 	wait_until 5 test -e "$ready" || fail "listener on $1:$2 did not start"
 }
+
+# test_dirs: set CONF, STATE and WS below TEST_TMP and make CONF/agents.d.
+test_dirs() {
+	CONF=$TEST_TMP/etc
+	STATE=$TEST_TMP/state
+	WS=$TEST_TMP/ws
+	mkdir -p "$CONF/agents.d"
+}
+
+# shell_agent_grants: the [exec] and [files] sections of an agent that
+# runs dash, sleep and true in its workspace.
+# shellcheck disable=SC2016 # ${workspace} is the policy's variable
+shell_agent_grants() {
+	echo '[exec]'
+	echo "allow = $LOADER"
+	printf 'allow = /usr/bin/%s\n' dash sleep true
+	echo '[files]'
+	printf 'read = %s\n' /usr /etc '${workspace}'
+	echo 'write = ${workspace}'
+}
+
+# session_cgroup SID: the cgroup of running session SID, from pf sessions.
+session_cgroup() {
+	pf sessions --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s["session"] == int(sys.argv[1]):
+        print(s["cgroup"])' "$1"
+}

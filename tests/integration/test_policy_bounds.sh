@@ -68,9 +68,16 @@ case $from in 23:5* | 00:0*) skip "too near midnight UTC for a one-day window" ;
 	echo '[files]'
 	echo 'read = /'
 	echo "write = $TEST_TMP"
+	echo "deny = $TEST_TMP/bound-denied"
 	echo '[network]'
 	echo 'connect = 127.0.0.0/8 *'
 } >"$CONF/users.d/dev.ini"
+# The dispatcher's own file in a directory the bound denies: the agent's
+# grant of all of TEST_TMP covers it, Unix permissions allow it, and the
+# bound's denial, carved out of the Landlock rules, refuses it.
+mkdir -p "$TEST_TMP/bound-denied"
+echo own >"$TEST_TMP/bound-denied/own"
+chown -R "$DEV:$DEV" "$TEST_TMP/bound-denied"
 "$BUILD/pinfold" policy check --config-dir "$CONF" || fail "the test configuration does not check"
 
 start_daemon "$CONF" "$STATE"
@@ -89,6 +96,14 @@ run_dev() {
 assert_eq ok "$(run_dev "$PROBE" read "$HOMES/dev/notes")" "the dispatcher's own file"
 assert_eq EACCES "$(run_dev "$PROBE" read "$HOMES/other/private" || true)" \
 	"another user's private file"
+assert_eq EACCES "$(run_dev "$PROBE" read "$TEST_TMP/bound-denied/own" || true)" \
+	"the dispatcher's own file under the bound's denial"
+assert_eq own "$(as_uid "$DEV" cat "$TEST_TMP/bound-denied/own")" \
+	"the same file read by the user without pinfold"
+chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "open" and
+	r["object"] == "'"$TEST_TMP/bound-denied/own"'" and r["decision"] == "deny" and
+	r["layer"] == "dispatcher bound" and r["rule"].startswith("users.d/dev.ini:"))' \
+	>/dev/null || fail "the bound's refusal is not in the chain with its layer and rule"
 chain_has "$STATE" '(r["type"] == "session-start" and r["runs_as"] == "dispatcher uid" and
 	r["uid"] == '"$DEV)" >/dev/null || fail "the session did not run as the dispatcher's uid"
 
@@ -112,7 +127,45 @@ wait_until 5 chain_has "$STATE" '(r["type"] == "session-condition" and
 	r["action"] == "network withdrawn in the kernel")' >/dev/null ||
 	fail "no session-condition record for the closed window"
 chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "connect" and
-	r["decision"] == "deny" and r["object"] == "127.0.0.1:'"$port"'")' >/dev/null ||
-	fail "the refused connect is not in the chain"
+	r["decision"] == "deny" and r["object"] == "127.0.0.1:'"$port"'" and
+	r["layer"] == "condition" and r["rule"].startswith("agents.d/homes.ini:"))' \
+	>/dev/null || fail "the refused connect is not in the chain with its layer and grant"
+
+# on_revoke = freeze: a path grant whose window closes cannot be taken
+# back from Landlock, so the session is frozen at the boundary.
+to=$(date -u -d '+3 sec' +%H:%M:%S)
+{
+	echo '[agent]'
+	echo 'on_revoke = freeze'
+	echo '[exec]'
+	echo 'allow = /usr/bin/sleep'
+	echo "allow = $LOADER"
+	echo '[files]'
+	echo 'read = /usr'
+	echo 'read = /etc'
+	echo "read = $TEST_TMP when time.hours in $from-$to and time.zone = UTC"
+} >"$CONF/agents.d/frz.ini"
+kill -HUP "$PINFOLDD_PID"
+wait_until 5 chain_has "$STATE" '(r["type"] == "policy-load" and r["reason"] == "reload")' \
+	>/dev/null || fail "no policy-load record after adding the frz agent"
+spawn pf run --agent frz --workspace "$TEST_TMP/wsf" -- /usr/bin/sleep 30
+wait_until 5 chain_has "$STATE" '(r["type"] == "session-start" and r["agent"] == "frz")' \
+	>/dev/null || fail "the frz session did not start"
+fsid=$(last_session "$STATE")
+wait_until 10 chain_has "$STATE" '(r["type"] == "session-condition" and
+	r["session"] == '"$fsid"' and r["action"] == "frozen")' >/dev/null ||
+	fail "the frz session was not frozen when its window closed"
+assert_eq 1 "$(cat "$(cg2_mount)/pinfold/frz/$fsid/cgroup.freeze")" "cgroup.freeze of the session"
+
+# A reload with that session running: its Landlock rules cannot move, and
+# the record and pinfold status say so.
+echo '; a comment changes the hash' >>"$CONF/agents.d/frz.ini"
+kill -HUP "$PINFOLDD_PID"
+wait_until 5 chain_has "$STATE" '(r["type"] == "policy-load" and
+	'"$fsid"' in r.get("landlock_unchanged", []))' >/dev/null ||
+	fail "the policy-load record does not name the session whose Landlock rules stay"
+pf status >"$TEST_TMP/status.out"
+assert_contains "$TEST_TMP/status.out" "still those of policy"
+assert_contains "$TEST_TMP/status.out" "frozen"
 stop_daemon
 "$BUILD/chain-verify" "$STATE/audit" >/dev/null || fail "chain-verify failed"

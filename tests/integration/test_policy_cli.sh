@@ -36,3 +36,27 @@ loopback6 0 allow: --connect [::1]:8080
 mapped 0 allow: --connect [::ffff:127.0.0.1]:8080
 low-port 1 deny: --connect 127.0.0.1:80
 ROWS
+
+# check takes the directory as an operand too, and reports the corpus's
+# dead grant with its file:line.
+pol check "$EX" || fail "check $EX (operand) is not clean"
+rc=0
+out=$(pol check "$REPO/tests/fixtures/policy/malformed/dead-grant" 2>&1) || rc=$?
+assert_eq 1 "$rc" "exit status of check on the dead-grant fixture"
+case $out in "agents.d/ci.ini:3: 'read = /opt/data' is outside the bound"*) ;;
+*) fail "check's message for a dead grant: $out" ;; esac
+
+# The refusing layer, for roles and for the dispatcher's bound.
+layer_row() {
+	local want_rule=${1//_/ } want_layer=${2//_/ } out rc=0
+	shift 2
+	out=$(pol explain --config-dir "$EX" "$@") || rc=$?
+	assert_eq 1 "$rc" "exit status of explain $*"
+	case $out in "deny: $want_rule"*"layer: $want_layer"*) ;;
+	*) fail "explain $*: '$out', expected '$want_rule' refused by '$want_layer'" ;; esac
+}
+table layer_row <<ROWS
+role-deny roles.d/reader.ini:24 role --agent reviewer --open /etc/shadow
+role-deny-exec roles.d/reader.ini:15 role --agent reviewer --user 1000 --exec /usr/bin/curl
+no-bound-user uid_1234 dispatcher_bound --agent demo --user 1234 --exec /usr/bin/git
+ROWS

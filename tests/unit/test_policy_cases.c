@@ -430,23 +430,13 @@ static bool compiled(const struct perm_req *r, const struct row *w, const char *
 	assert_int_equal(net_list_for(r, &v, &n), 0);
 	nt = net_table(v, n, "t", &t, NULL);
 	assert_true(nt >= 0);
-	/* The kernel's lookup: the longest entry holding addr, its ranges. */
+	/* The kernel's lookup, as net_index_check() makes it. */
 	{
-		int best = -1;
+		struct net_index *ix = net_index_build(t, nt);
 
-		for (int i = 0; i < nt; i++) {
-			unsigned bits = t[i].prefix, k;
-			bool in = true;
-
-			for (k = 0; k < bits; k++)
-				if (((t[i].addr[k / 8] ^ addr[k / 8]) >> (7 - k % 8)) & 1)
-					in = false;
-			if (in && (best < 0 || t[i].prefix > t[best].prefix))
-				best = i;
-		}
-		for (uint32_t k = 0; best >= 0 && k < t[best].value.nranges; k++)
-			if (port >= t[best].value.r[k].lo && port <= t[best].value.r[k].hi)
-				ok = true;
+		assert_non_null(ix);
+		ok = net_index_check(ix, addr, port, NULL);
+		net_index_free(ix);
 	}
 	free(t);
 	free(v);
