@@ -37,7 +37,7 @@ ASAN_OBJ   := $(SHARED_SRC:%.c=$(BUILD)/asan/%.o)
 ASAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 
 .SECONDARY: $(BUILD)/pinfold.bpf.o
-.PHONY: all deps demo check unit unit-asan integration bench fuzz install clean
+.PHONY: all deps demo check check-long unit unit-asan integration bench fuzz install clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pinfoldd $(BUILD)/pinfold $(BUILD)/chain-verify $(BUILD)/pam_pinfold.so
@@ -150,6 +150,15 @@ $(BUILD)/probe: tests/integration/probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -ljansson
 
+# Every byte of a 10,000-record signed log flipped in turn, not a sample.
+check-long: $(BUILD)/tests/test_audit_log
+	@PINFOLD_FLIP_ALL=1 PINFOLD_UNIT_TIMEOUT=7200 tests/run-units.sh $<
+
+# The audit log's append rate, for make bench.
+$(BUILD)/bench_append: tests/bench/bench_append.c $(BUILD)/libpinfold.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpinfold.a $(LDLIBS)
+
 # A program that opens a PAM session from a service file in a directory
 # of the test's (pam_start_confdir), for the PAM module's tests.
 $(BUILD)/pam_harness: tests/integration/pam_harness.c
@@ -172,13 +181,15 @@ demo: deps
 	@tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/probe $(BUILD)/bench_policy
+	@$(MAKE) --no-print-directory all $(BUILD)/probe $(BUILD)/bench_policy $(BUILD)/bench_append
 	@tests/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/pinfoldd $(DESTDIR)$(PREFIX)/sbin/pinfoldd
 	install -m 0755 $(BUILD)/pinfold $(BUILD)/chain-verify $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 docs/chain-verify.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -d $(DESTDIR)$(PAMDIR)
 	install -m 0644 $(BUILD)/pam_pinfold.so $(DESTDIR)$(PAMDIR)/
 	install -d $(DESTDIR)/lib/systemd/system

@@ -319,7 +319,7 @@ static json_t *decision_record(struct daemon *d, const struct approval *a,
 	if (v->allow)
 		json_object_set_new(rec, "scope", json_string(scope_name(v->scope)));
 	if (v->allow && v->scope == SCOPE_FOR) {
-		audit_time(audit_now_ns() + (int64_t)v->for_ms * 1000000, t);
+		chain_format_time(audit_now_ns() + (int64_t)v->for_ms * 1000000, t);
 		json_object_set_new(rec, "expires", json_string(t));
 	}
 	if (v->who) {

@@ -20,44 +20,29 @@ int64_t audit_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* RFC 3339 in UTC with microseconds. The date and time of day change once
- * a second, so they are formatted once a second, not once a record. */
-static void format_time(int64_t ns, char buf[32])
+static int64_t mono_ns(void)
 {
-	static time_t cached_sec = -1;
-	static char cached[24];
-	time_t sec = ns / 1000000000;
-	long us = (long)(ns % 1000000000) / 1000;
+	struct timespec ts;
 
-	if (sec != cached_sec) {
-		struct tm tm;
-
-		gmtime_r(&sec, &tm);
-		strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
-		cached_sec = sec;
-	}
-	memcpy(buf, cached, 19);
-	buf[19] = '.';
-	for (int i = 25; i >= 20; i--, us /= 10)
-		buf[i] = (char)('0' + us % 10);
-	buf[26] = 'Z';
-	buf[27] = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void audit_time(int64_t ns, char buf[32])
-{
-	format_time(ns, buf);
-}
-
+/* The members every record of the daemon's starts with, type first so that
+ * a verifier finds it without a JSON parser. */
 json_t *audit_base(struct daemon *d, const char *type)
 {
 	json_t *rec = json_object();
 	char t[32];
 
-	(void)d;
-	format_time(audit_now_ns(), t);
-	json_object_set_new_nocheck(rec, "time", json_string(t));
+	chain_format_time(audit_now_ns(), t);
 	json_object_set_nocheck(rec, "type", audit_const(type));
+	json_object_set_new_nocheck(rec, "time", json_string(t));
+	json_object_set_new_nocheck(rec, "mono", json_integer(mono_ns()));
+	if (d->boot_json)
+		json_object_set_nocheck(rec, "boot", d->boot_json);
+	if (d->host_json)
+		json_object_set_nocheck(rec, "host", d->host_json);
 	return rec;
 }
 
@@ -144,9 +129,13 @@ static json_t *last_record(const char *path)
 json_t *audit_previous(struct daemon *d)
 {
 	json_t *last = last_record(chain_path(d->chain)), *prev;
+	const char *type = json_string_value(json_object_get(last, "type"));
 
-	if (!last)
+	/* A log just begun has only its genesis: there was no daemon before. */
+	if (!last || (type && !strcmp(type, "genesis"))) {
+		json_decref(last);
 		return NULL;
+	}
 	prev = json_pack("{s:O?,s:O?,s:O?,s:b}", "seq", json_object_get(last, "seq"), "type",
 			 json_object_get(last, "type"), "time", json_object_get(last, "time"),
 			 "clean_stop", !strcmp(json_string_value(json_object_get(last, "type")) ?: "",
@@ -155,49 +144,144 @@ json_t *audit_previous(struct daemon *d)
 	return prev;
 }
 
+/* The kernel's id of this boot, so that monotonic times can be compared. */
+static void boot_id_read(struct daemon *d)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	if (!f || !fgets(d->boot_id, sizeof(d->boot_id), f))
+		snprintf(d->boot_id, sizeof(d->boot_id), "unknown");
+	if (f)
+		fclose(f);
+	d->boot_id[strcspn(d->boot_id, "\n")] = 0;
+}
+
+/* The signing key lives beside the audit directory, not in it: a copy of
+ * the log handed to a verifier must not carry the key. */
+static int audit_key_open(struct daemon *d)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], name[300], err[512];
+
+	snprintf(dir, sizeof(dir), "%s/keys", d->state_dir);
+	snprintf(path, sizeof(path), "%s/audit.key", dir);
+	snprintf(name, sizeof(name), "%s/pinfold-audit", d->hostname[0] ? d->hostname : "localhost");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	if (chain_key_load_or_create(path, name, &d->audit_key, err, sizeof(err)) < 0) {
+		log_error("audit signing key: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int audit_open(struct daemon *d)
 {
+	const struct audit_conf *a = &d->policy->conf.audit;
+	struct chain_opts o = {
+		.host = d->hostname,
+		.checkpoint_records = a->checkpoint_records,
+		.checkpoint_interval_ms = (uint64_t)a->checkpoint_interval_s * 1000,
+		.segment_bytes = a->segment_bytes,
+		.retain_segments = a->retain_segments,
+		.on_checkpoint = audit_anchor,
+		.ctx = d,
+	};
 	char dir[PATH_MAX], err[512];
 	int r;
 
+	boot_id_read(d);
+	d->boot_json = json_string(d->boot_id);
+	d->host_json = json_string(d->hostname);
+	if (audit_key_open(d) < 0)
+		return -1;
+	o.key = d->audit_key;
+	o.boot_id = d->boot_id;
 	snprintf(dir, sizeof(dir), "%s/audit", d->state_dir);
-	r = chain_open(dir, &d->chain, err, sizeof(err));
+	r = chain_open_opts(dir, &o, &d->chain, err, sizeof(err));
 	if (r)
 		log_error("%s", err);
 	return r;
 }
 
-/* A record that cannot be appended is not dropped quietly: the daemon says
- * so. Durable storage of every record is the chain's job; this only
- * reports. */
+void audit_close(struct daemon *d)
+{
+	int r = chain_close(d->chain);
+
+	if (r < 0)
+		log_error("audit log: the final records and checkpoint were not written: %s",
+			  strerror(-r));
+	d->chain = NULL;
+	chain_key_free(d->audit_key);
+	d->audit_key = NULL;
+	json_decref(d->boot_json);
+	json_decref(d->host_json);
+	free(d->dropped_cpu_seen);
+}
+
+/* A record that cannot be appended is not dropped quietly: it is counted
+ * and becomes a loss record once the chain takes records again. */
 void audit_record(struct daemon *d, json_t *rec)
 {
 	int64_t r;
 
 	if (!rec) {
 		log_error("cannot build an audit record: out of memory");
+		d->append_failures++;
 		return;
 	}
 	r = chain_append(d->chain, rec);
 	if (r < 0) {
-		/* Counted, and written as a loss record once the chain takes
-		 * records again. */
 		if (!d->append_failures++)
 			log_error("cannot append audit record: %s", strerror((int)-r));
-	} else
+		if (r != -EINVAL && r != -EMSGSIZE)
+			audit_write_failed(d, (int)-r);
+	} else {
 		d->chain_dirty = true;
+	}
 	json_decref(rec);
+}
+
+int audit_record_durable(struct daemon *d, json_t *rec)
+{
+	int64_t r = rec ? chain_append_durable(d->chain, rec) : -ENOMEM;
+
+	json_decref(rec);
+	if (r < 0) {
+		log_error("cannot make an audit record durable: %s", strerror((int)-r));
+		d->chain_dirty = true;
+		audit_write_failed(d, (int)-r);
+		return (int)r;
+	}
+	d->chain_dirty = false;
+	if (d->write_failing)
+		audit_write_ok(d);
+	return 0;
 }
 
 void audit_flush(struct daemon *d, bool sync)
 {
 	int r;
 
-	if (!d->chain_dirty && !sync)
+	if (!d->chain_dirty && !sync && !d->write_failing)
 		return;
-	r = chain_flush(d->chain, sync);
-	if (r)
-		log_error("cannot write '%s': %s", chain_path(d->chain), strerror(-r));
-	else if (sync)
+	r = chain_flush(d->chain, sync || d->write_failing);
+	if (r) {
+		audit_write_failed(d, -r);
+		return;
+	}
+	if (sync || d->write_failing)
 		d->chain_dirty = false;
+	if (d->write_failing)
+		audit_write_ok(d);
+}
+
+void audit_tick(struct daemon *d)
+{
+	int r = chain_tick(d->chain);
+
+	if (r < 0)
+		audit_write_failed(d, -r);
+	audit_anchor_reap(d);
 }

@@ -451,3 +451,16 @@ void bpf_approve_clear_session(struct daemon *d, enum approve_map m, uint64_t cg
 			first = true;	/* the walk starts over after a delete */
 	}
 }
+
+int bpf_read_drops(struct daemon *d, uint64_t *per_cpu, int max)
+{
+	uint32_t k = STAT_DROPPED;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0 || ncpu > max)
+		return -EINVAL;
+	if (bpf_map__lookup_elem(d->skel->maps.stats, &k, sizeof(k), per_cpu,
+				 sizeof(uint64_t) * ncpu, 0))
+		return -errno;
+	return ncpu;
+}

@@ -17,14 +17,128 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #define CHAIN_FILE "chain.jsonl"
+#define CHAIN_CHECKPOINTS "checkpoints.jsonl"
+#define CHAIN_LOCK "lock"
 #define CHAIN_HASH_LEN 32
+#define CHAIN_LOG_ID_LEN 16
+#define CHAIN_LOG_ID_HEX (2 * CHAIN_LOG_ID_LEN)
+#define CHAIN_ORIGIN_MAX 256
+#define CHAIN_KEY_NAME_MAX 192
+#define CHAIN_SIG_LEN 64
+#define CHAIN_NOTE_MAX 1024
+#define CHAIN_FORMAT_VERSION 2
+/* A closed segment is chain-<first seq, 20 digits>.jsonl. */
+#define CHAIN_SEGMENT_FMT "chain-%020" PRIu64 ".jsonl"
 
 struct chain;
+struct chain_key;
+
+/*
+ * Signing keys (chain_key.c): Ed25519 through OpenSSL EVP, in the text
+ * forms of the signed-note ecosystem. chain_key_load_or_create creates the
+ * key at path (mode 0600, O_EXCL, O_NOFOLLOW) when there is none; an
+ * existing file must be a regular file of the caller's uid that nobody
+ * else may read. Key material read from a file is wiped once OpenSSL holds
+ * it. Each returns 0 or a negative errno with a one-line reason in err.
+ */
+int chain_key_load_or_create(const char *path, const char *name, struct chain_key **out,
+			     char *err, size_t errlen);
+int chain_key_load(const char *path, struct chain_key **out, char *err, size_t errlen);
+/* A verifier key, NAME+KEYID+BASE64, as chain_key_public writes it. */
+int chain_key_parse_public(const char *vkey, struct chain_key **out, char *why, size_t whylen);
+int chain_key_public(const struct chain_key *k, char *out, size_t outlen);
+void chain_key_free(struct chain_key *k);
+const char *chain_key_name(const struct chain_key *k);
+uint32_t chain_key_id(const struct chain_key *k);
+int chain_key_sign(const struct chain_key *k, const void *msg, size_t len,
+		   uint8_t sig[CHAIN_SIG_LEN]);
+bool chain_key_verify(const struct chain_key *k, const void *msg, size_t len,
+		      const uint8_t sig[CHAIN_SIG_LEN]);
+/* Standard base64 (RFC 4648) through OpenSSL; decode returns the length or -1. */
+size_t chain_base64_encode(const uint8_t *in, size_t len, char *out);
+int chain_base64_decode(const char *in, size_t len, uint8_t *out, size_t outmax);
+
+/* A checkpoint: the first size records of the log, the last hashing to hash. */
+struct chain_checkpoint {
+	char origin[CHAIN_ORIGIN_MAX];
+	uint64_t size;
+	uint8_t hash[CHAIN_HASH_LEN];
+};
+
+/* The signed note of cp, signed by k, into out. Returns its length or -errno. */
+int chain_note_sign(const struct chain_key *k, const struct chain_checkpoint *cp, char *out,
+		    size_t outlen);
+
+enum note_verdict {
+	NOTE_OK = 0,		/* signed by the key, and the signature verifies */
+	NOTE_UNCHECKED,		/* well formed; no key given to check it with */
+	NOTE_MALFORMED,
+	NOTE_NOT_SIGNED,	/* no signature line of the key */
+	NOTE_BAD_SIGNATURE,
+};
+
+/*
+ * Parse the signed note at the start of text into cp and check its
+ * signature with k (may be NULL). *used (may be NULL) is the length of the
+ * note, so that notes written one after another can be read in turn.
+ * Returns an enum note_verdict, with why set for anything but NOTE_OK.
+ */
+int chain_note_parse(const char *text, size_t len, const struct chain_key *k,
+		     struct chain_checkpoint *cp, size_t *used, char *why, size_t whylen);
+
+/*
+ * How a signed log is kept. With key NULL, chain_open_opts writes a plain
+ * chain (format version 1: no genesis, no checkpoints), as chain_open does.
+ */
+struct chain_opts {
+	const struct chain_key *key;	/* signs checkpoints; borrowed */
+	const char *host;		/* for the genesis and segment records */
+	const char *boot_id;
+	uint64_t checkpoint_records;	/* a checkpoint after this many records (0: 10000) */
+	uint64_t checkpoint_interval_ms;	/* and at most this long after a record (0: never) */
+	uint64_t segment_bytes;		/* a new segment past this size (0: never) */
+	unsigned retain_segments;	/* closed segments kept (0: all) */
+	/* Called with each new checkpoint once it is in checkpoints.jsonl. */
+	void (*on_checkpoint)(void *ctx, const char *note, const struct chain_checkpoint *cp);
+	void *ctx;
+	/* For tests: a fixed log id and clock; NULL for random and CLOCK_REALTIME. */
+	const uint8_t *log_id;
+	int64_t (*now_ns)(void);
+};
+
+int chain_open_opts(const char *dir, const struct chain_opts *o, struct chain **out, char *err,
+		    size_t errlen);
+
+/*
+ * Append rec and return only once it, and every record before it, is on
+ * disk (written and fdatasync'd). For acknowledgements that promise
+ * durability: an approval, a policy change. Returns the seq or -errno; on
+ * an error the record may be buffered but is not known to be durable.
+ */
+int64_t chain_append_durable(struct chain *c, json_t *rec);
+
+/*
+ * Time-driven work: a checkpoint when checkpoint_interval_ms has passed
+ * since the last one and records came after it. Returns 0 or -errno.
+ */
+int chain_tick(struct chain *c);
+
+/* Sign a checkpoint of everything appended so far, now (no-op when the
+ * last checkpoint already covers it). Returns 0 or -errno. */
+int chain_checkpoint_now(struct chain *c);
+
+/* The log's id, as hex; "" for a plain chain. */
+const char *chain_log_id(const struct chain *c);
+/* The last checkpoint made or found at open; -ENOENT when none. */
+int chain_last_checkpoint(const struct chain *c, struct chain_checkpoint *out);
+/* RFC 3339 UTC with microseconds: "2025-06-01T12:00:03.512204Z". */
+void chain_format_time(int64_t ns, char buf[32]);
 
 /*
  * Open (creating if needed) the chain in directory dir, mode 0700 for the
@@ -53,10 +167,13 @@ struct chain_recovery {
 	uint64_t length;
 	char sha256[CHAIN_HASH_LEN * 2 + 1];	/* of the bytes set aside */
 	char quarantine[64];	/* their file, beside the chain */
+	char file[32];		/* the file they were cut from: chain.jsonl or checkpoints.jsonl */
 };
 
-/* 0 and *out when chain_open set a torn tail aside; -ENOENT otherwise. */
+/* 0 and *out when chain_open set a torn tail aside; -ENOENT otherwise.
+ * i is 0 for the first, 1 for the second (the checkpoints file's). */
 int chain_recovery(const struct chain *c, struct chain_recovery *out);
+int chain_recovery_at(const struct chain *c, int i, struct chain_recovery *out);
 
 /* Flush with sync, then close. */
 int chain_close(struct chain *c);
@@ -120,7 +237,25 @@ enum verify_status {
 	VERIFY_OK = 0,
 	VERIFY_TAMPERED = 1,
 	VERIFY_IO = 2,
+	VERIFY_TORN = 3,	/* intact but for a partial last record */
 };
+
+/* What a tampered chain shows; verify_kind_name gives the words. */
+enum verify_kind {
+	KIND_NONE = 0,
+	KIND_MODIFIED,
+	KIND_DELETED,
+	KIND_INSERTED,
+	KIND_REORDERED,
+	KIND_TRUNCATED,		/* ends before a checkpoint or anchor */
+	KIND_FORGED,		/* a checkpoint whose signature fails */
+	KIND_BAD_LINK,		/* segments that do not join */
+	KIND_TORN,
+	KIND_MALFORMED,		/* not a record of the format */
+	KIND_WRONG_KEY,
+	KIND_MISSING_CHECKPOINT,
+};
+const char *verify_kind_name(enum verify_kind k);
 
 struct verify_result {
 	enum verify_status status;
@@ -130,8 +265,48 @@ struct verify_result {
 	char reason[256];	/* one line: what was wrong */
 	/* Added: hash of record last_seq, valid when records > 0. */
 	uint8_t last_hash[CHAIN_HASH_LEN];
-	uint64_t bytes;		/* size of the file (or buffer) examined */
+	uint64_t bytes;		/* size of the files examined */
+	/* Added with checkpoints and segments. */
+	enum verify_kind kind;
+	bool genesis;		/* a signed (version 2) log: genesis or segment record seen */
+	char log_id[CHAIN_LOG_ID_HEX + 1];
+	char origin[CHAIN_ORIGIN_MAX];
+	uint32_t key_id;	/* the log's signing key, from its genesis */
+	uint64_t checkpoint_records;	/* the log's promise: a checkpoint at least this often */
+	uint64_t checkpoints;	/* checkpoints matched against the chain */
+	bool signatures_checked;	/* a key was given and every signature verified */
+	bool have_checkpoint;
+	uint64_t checkpoint_seq;	/* last record covered by the last checkpoint */
+	uint64_t anchors;	/* anchors matched */
+	uint64_t segments;	/* files verified */
+	uint64_t torn_bytes;	/* with VERIFY_TORN: bytes after the last record */
+	uint64_t active_first_seq;	/* first record of the last file */
+	uint64_t active_bytes;	/* its size up to its last complete record */
+	uint64_t retained_from;	/* with genesis: first seq kept after retention */
 };
+
+struct verify_opts {
+	const struct chain_key *key;	/* check checkpoint signatures; NULL: not */
+	const struct chain_checkpoint *anchors;	/* checkpoints kept elsewhere */
+	size_t nanchors;
+	int threads;			/* 0: as many as CPUs */
+};
+
+/*
+ * Verify a log directory (every segment, in order, and checkpoints.jsonl)
+ * or a single chain file, with the checks of docs/audit-format.md.
+ * Returns r->status.
+ */
+int chain_verify(const char *path, const struct verify_opts *o, struct verify_result *r);
+
+/*
+ * Call fn with each complete line of the log at path (a directory: every
+ * segment in order), without verifying anything: for review after
+ * chain_verify. fn returns 0 to go on. Returns 0, fn's non-zero value, or
+ * -1 with r->reason set when a file cannot be read.
+ */
+int chain_each_record(const char *path, int (*fn)(void *ctx, const char *line, size_t len),
+		      void *ctx, struct verify_result *r);
 
 /*
  * Verify the chain at path: a chain file, or a directory holding one.

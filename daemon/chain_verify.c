@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The chain verifier. The file is mapped and checked in two passes over
- * its complete lines. The first loads every line with jansson to prove it
- * is a JSON object; lines are independent, so large files are split across
- * threads (jansson decodes an order of magnitude slower than SHA-256). The
- * second walks the chain in order: seq, prev, hash. Both stop at the first
- * failure, since every record after a break is unprovable anyway, and the
- * verdict is the one a single in-order pass would give.
+ * The chain verifier. Each file is mapped and read in chunks. A chunk's
+ * lines are digested on all CPUs at once: the writer's fixed prefix
+ * {"seq":N,"prev":"H","type":"T" is read without a JSON parser, and the
+ * line is hashed with the prev it claims. A record's hash needs nothing
+ * but its own line that way, and the in-order walk after only compares:
+ * seq with the expected one, the claimed prev with the hash of the record
+ * before. By induction every claimed prev is then the true one.
+ *
+ * Lines covered by a signed checkpoint are proven by the signature and
+ * are not parsed as JSON; lines after the last checkpoint (all of them in
+ * an unsigned chain) are also loaded with jansson, to prove them JSON
+ * objects. A line that does not start as the writer writes is judged from
+ * jansson's values, one at a time. Every check stops at the first failure,
+ * since every record after a break is unprovable anyway.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "daemon/chain.h"
 #include "daemon/chain_internal.h"
 
@@ -31,26 +41,74 @@
 
 /* Below this a thread costs more than it saves. */
 #define SCAN_CHUNK_MIN (4u << 20)
-#define SCAN_THREADS_MAX 16
+#define CHUNK_BYTES (64u << 20)
+#define THREADS_MAX 16
+#define FILES_MAX 4096
 
-/* A share of the first pass: the lines that begin in [start, end). */
-struct json_scan {
+enum rec_type { T_OTHER = 0, T_GENESIS, T_SEGMENT, T_RETENTION };
+
+enum digest_flags {
+	D_FAST = 1,	  /* the writer's prefix: seq, claimed and hash are set */
+	D_NOT_OBJECT = 2, /* jansson does not load it as an object */
+	D_PREV_ODD = 4,	  /* prev is hex, but not as the writer writes it */
+};
+
+/* One line, digested. */
+struct digest {
+	size_t off, len;
+	uint64_t seq;
+	uint8_t claimed[CHAIN_HASH_LEN];
+	uint8_t hash[CHAIN_HASH_LEN]; /* over the line and its claimed prev */
+	uint8_t flags, type;
+};
+
+/* A share of a chunk: the lines that begin in [start, end). */
+struct share {
 	const char *buf;
 	size_t start, end;
-	size_t *first_bad; /* shared: offset of the earliest bad line found */
+	uint64_t json_from; /* lines with a seq from here on are loaded too */
+	struct digest *d;
+	size_t n, cap;
+	bool oom;
 	pthread_t thread;
 	bool started;
 };
 
-struct verifier {
+/* A checkpoint or an anchor, to be met on the walk. */
+struct mark {
+	struct chain_checkpoint cp;
+	bool anchor;
+	bool not_signed;	/* no signature of the key given: judged once the
+				 * genesis says whether the key is the log's */
+	char why[160];
+};
+
+struct walk {
 	struct chain_hasher hasher;
-	const struct chain_anchor *anchor;
+	const struct verify_opts *o;
 	struct verify_result *r;
 	uint64_t expect;	      /* seq of the record being checked */
 	uint8_t prev[CHAIN_HASH_LEN]; /* hash of record expect - 1 */
-	const char *next;	/* the line after record expect, or NULL */
-	size_t next_len;
+	uint8_t prev2[CHAIN_HASH_LEN]; /* hash of record expect - 2 */
 	char prev_hex[CHAIN_HASH_HEX_LEN + 1];
+	bool started;
+	bool failed;
+	struct mark *marks;
+	size_t nmarks, capmarks, next_mark;
+	uint64_t json_from;
+	bool retention_ok;	/* a retention record covers what is missing before */
+	bool dir;		/* a directory, not one file */
+	const char *file;	/* name of the file being walked */
+	bool file_first;	/* the next line is the first of a later file */
+	bool ckpt_torn;
+	uint64_t *covered;	/* sizes of the checkpoints matched, in order */
+	size_t ncovered;
+	struct share shares[THREADS_MAX];
+	size_t nshares;
+	/* the line after the one being walked, for telling two faults apart */
+	const struct digest *next;
+	struct digest peek;
+	const char *buf;
 };
 
 static void result_reset(struct verify_result *r)
@@ -73,8 +131,8 @@ static void result_vset(struct verify_result *r, enum verify_status status, cons
 
 static void result_set(struct verify_result *r, enum verify_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void tampered(struct verifier *v, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void tampered(struct walk *v, enum verify_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void result_set(struct verify_result *r, enum verify_status status, const char *fmt, ...)
 {
@@ -86,169 +144,112 @@ static void result_set(struct verify_result *r, enum verify_status status, const
 }
 
 /* The check of record v->expect failed. */
-static void tampered(struct verifier *v, const char *fmt, ...)
+static void tampered(struct walk *v, enum verify_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
 	v->r->bad_seq = v->expect;
+	v->r->kind = kind;
+	v->failed = true;
 	va_start(ap, fmt);
 	result_vset(v->r, VERIFY_TAMPERED, fmt, ap);
 	va_end(ap);
 }
 
-static json_t *record_load(struct verifier *v, const char *line, size_t len)
+const char *verify_kind_name(enum verify_kind k)
 {
-	json_error_t e;
-	json_t *rec = json_loadb(line, len, RECORD_LOAD_FLAGS, &e);
+	static const char *const names[] = {
+		[KIND_NONE] = "intact",
+		[KIND_MODIFIED] = "modified",
+		[KIND_DELETED] = "deleted",
+		[KIND_INSERTED] = "inserted",
+		[KIND_REORDERED] = "reordered",
+		[KIND_TRUNCATED] = "truncated before an anchor",
+		[KIND_FORGED] = "forged checkpoint",
+		[KIND_BAD_LINK] = "bad link between segments",
+		[KIND_TORN] = "torn tail",
+		[KIND_MALFORMED] = "malformed",
+		[KIND_WRONG_KEY] = "wrong public key",
+		[KIND_MISSING_CHECKPOINT] = "missing checkpoint",
+	};
 
-	if (!rec) {
-		tampered(v, "record %" PRIu64 ": not a JSON object (%s)", v->expect, e.text);
-		return NULL;
-	}
-	if (!json_is_object(rec)) {
-		tampered(v, "record %" PRIu64 ": not a JSON object", v->expect);
-		json_decref(rec);
-		return NULL;
-	}
-	return rec;
+	return (size_t)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "unknown";
 }
 
-static bool record_check_seq(struct verifier *v, const json_t *rec)
-{
-	const json_t *seq = json_object_get(rec, "seq");
-	json_int_t n;
+/* ---- digesting lines ----------------------------------------------------- */
 
-	if (!json_is_integer(seq)) {
-		tampered(v, "record %" PRIu64 ": \"seq\" missing or not an integer", v->expect);
-		return false;
+/*
+ * Lowercase hex only: the writer emits nothing else. Eight digits at a
+ * time, without branches or tables, since the verifier decodes one prev
+ * a record: a digit's value is its low nibble, plus 9 for a letter; the
+ * value encoded back must give the digit, which rejects anything else.
+ */
+static bool unhex(const char *s, uint8_t out[CHAIN_HASH_LEN])
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t bad = 0;
+
+	for (size_t i = 0; i < CHAIN_HASH_HEX_LEN; i += 8) {
+		uint64_t x, letter, val, ge10, back;
+
+		memcpy(&x, s + i, 8);
+		letter = (x >> 6) & ones;
+		val = (x & 0x0f0f0f0f0f0f0f0full) + 9 * letter;
+		ge10 = ((val + 0x7676767676767676ull) >> 7) & ones;
+		back = val + 0x3030303030303030ull + 39 * ge10;
+		bad |= back ^ x;
+		for (size_t k = 0; k < 4; k++)
+			out[i / 2 + k] = (uint8_t)((val >> (16 * k)) << 4 | (val >> (16 * k + 8) & 0x0f));
 	}
-	n = json_integer_value(seq);
-	if (n < 0 || (uint64_t)n != v->expect) {
-		tampered(v,
-			 "record %" PRIu64 ": seq %" JSON_INTEGER_FORMAT " where %" PRIu64
-			 " expected (deleted or reordered records)",
-			 v->expect, n, v->expect);
-		return false;
-	}
-	return true;
+	return bad == 0;
 }
 
-static void blame_link(struct verifier *v, const char *line, size_t len, const char *hex,
-		       size_t hexlen);
-
-/* Byte comparison: the writer emits lowercase hex, and nothing else is it. */
-static bool record_check_prev(struct verifier *v, const json_t *rec, const char *line,
-			      size_t len)
+static uint8_t type_of(const char *t, size_t n)
 {
-	const json_t *prev = json_object_get(rec, "prev");
-
-	if (!json_is_string(prev)) {
-		tampered(v, "record %" PRIu64 ": \"prev\" missing or not a string", v->expect);
-		return false;
-	}
-	if (json_string_length(prev) == CHAIN_HASH_HEX_LEN &&
-	    memcmp(json_string_value(prev), v->prev_hex, CHAIN_HASH_HEX_LEN) == 0)
-		return true;
-	if (v->expect == 0) {
-		tampered(v, "record 0: prev hash is not all zeros (not the start of a chain)");
-		return false;
-	}
-	blame_link(v, line, len, json_string_value(prev), json_string_length(prev));
-	return false;
+	if (n == 7 && !memcmp(t, "genesis", 7))
+		return T_GENESIS;
+	if (n == 7 && !memcmp(t, "segment", 7))
+		return T_SEGMENT;
+	if (n == 9 && !memcmp(t, "retention", 9))
+		return T_RETENTION;
+	return T_OTHER;
 }
 
 /*
- * Record expect says its predecessor hashed to something else. Either the
- * predecessor was modified or this record's link was. The record after
- * tells them apart: if it links to this record as it stands, this record
- * is intact and the predecessor is the first bad one. At the end of the
- * chain nothing tells, and this record is named.
+ * {"seq":N,"prev":"<64 hex>" then "}" or ",", optionally "type":"T".
+ * N is a JSON integer without leading zeros that fits 63 bits.
  */
-static void blame_link(struct verifier *v, const char *line, size_t len, const char *hex,
-		       size_t hexlen)
+static bool prefix_parse(const char *l, size_t len, struct digest *d)
 {
-	uint8_t stored[CHAIN_HASH_LEN], hash[CHAIN_HASH_LEN];
-	char prefix[128], hash_hex[CHAIN_HASH_HEX_LEN + 1];
-	int n;
+	static const char p1[] = "{\"seq\":", p2[] = ",\"prev\":\"", p3[] = ",\"type\":\"";
+	size_t i = sizeof(p1) - 1, start;
+	uint64_t seq = 0;
 
-	if (v->next && hexlen == CHAIN_HASH_HEX_LEN &&
-	    OPENSSL_hexstr2buf_ex(stored, sizeof(stored), NULL, hex, '\0') == 1 &&
-	    chain_hasher_hash(&v->hasher, line, len, stored, hash)) {
-		chain_hash_hex(hash, hash_hex);
-		n = snprintf(prefix, sizeof(prefix), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\"",
-			     v->expect + 1, hash_hex);
-		if ((size_t)n < v->next_len && !memcmp(v->next, prefix, (size_t)n)) {
-			tampered(v, "record %" PRIu64 ": modified (record %" PRIu64
-				 " does not link to it as it stands)", v->expect - 1, v->expect);
-			/* Record expect - 1 was counted as it passed its own
-			 * checks; it no longer counts. */
-			v->r->bad_seq = v->expect - 1;
-			v->r->records = v->expect - 1;
-			v->r->last_seq = v->expect >= 2 ? v->expect - 2 : 0;
-			return;
-		}
-	}
-	tampered(v, "record %" PRIu64 ": prev hash does not match record %" PRIu64
-		 " (this record's link, or record %" PRIu64 ", was modified)",
-		 v->expect, v->expect - 1, v->expect - 1);
-}
-
-static bool record_hash(struct verifier *v, const char *line, size_t len)
-{
-	uint8_t hash[CHAIN_HASH_LEN];
-
-	if (!chain_hasher_hash(&v->hasher, line, len, v->prev, hash)) {
-		result_set(v->r, VERIFY_IO, "OpenSSL cannot compute SHA-256");
+	if (len < sizeof(p1) || memcmp(l, p1, i))
 		return false;
-	}
-	if (v->anchor && v->anchor->seq == v->expect &&
-	    memcmp(hash, v->anchor->hash, CHAIN_HASH_LEN) != 0) {
-		tampered(v, "record %" PRIu64 ": hash does not match the anchor (modified record)",
-			 v->expect);
+	start = i;
+	while (i < len && l[i] >= '0' && l[i] <= '9' && i - start < 19)
+		seq = seq * 10 + (uint64_t)(l[i++] - '0');
+	if (i == start || (l[start] == '0' && i - start > 1) || (l[i] >= '0' && l[i] <= '9'))
 		return false;
-	}
-	memcpy(v->prev, hash, CHAIN_HASH_LEN);
-	chain_hash_hex(v->prev, v->prev_hex);
-	return true;
-}
-
-/*
- * The writer's lines start {"seq":N,"prev":"H". In a line already proven to
- * be a JSON object without duplicate keys, that prefix fixes seq and prev
- * exactly, so a line that starts with the expected one needs no second
- * decode. Any other line is judged from jansson's values.
- */
-static bool record_prefix_matches(const struct verifier *v, const char *line, size_t len)
-{
-	char prefix[128];
-	int n = snprintf(prefix, sizeof(prefix), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\"", v->expect,
-			 v->prev_hex);
-
-	return (size_t)n < len && memcmp(line, prefix, (size_t)n) == 0;
-}
-
-static bool record_check_fields(struct verifier *v, const char *line, size_t len)
-{
-	json_t *rec;
-	bool ok;
-
-	if (record_prefix_matches(v, line, len))
-		return true;
-	rec = record_load(v, line, len);
-	ok = rec && record_check_seq(v, rec) && record_check_prev(v, rec, line, len);
-	json_decref(rec);
-	return ok;
-}
-
-static bool record_verify(struct verifier *v, const char *line, size_t len)
-{
-	if (!record_check_fields(v, line, len) || !record_hash(v, line, len))
+	if (len - i < sizeof(p2) - 1 + CHAIN_HASH_HEX_LEN + 2 ||
+	    memcmp(l + i, p2, sizeof(p2) - 1))
 		return false;
+	i += sizeof(p2) - 1;
+	if (!unhex(l + i, d->claimed) || l[i + CHAIN_HASH_HEX_LEN] != '"')
+		return false;
+	i += CHAIN_HASH_HEX_LEN + 1;
+	if (l[i] != ',' && l[i] != '}')
+		return false;
+	d->seq = seq;
+	d->type = T_OTHER;
+	if (len - i > sizeof(p3) && !memcmp(l + i, p3, sizeof(p3) - 1)) {
+		const char *t = l + i + sizeof(p3) - 1;
+		const char *q = memchr(t, '"', len - (size_t)(t - l));
 
-	v->r->records++;
-	v->r->last_seq = v->expect;
-	memcpy(v->r->last_hash, v->prev, CHAIN_HASH_LEN);
-	v->expect++;
+		if (q && q - t < 16)
+			d->type = type_of(t, (size_t)(q - t));
+	}
 	return true;
 }
 
@@ -261,250 +262,970 @@ static bool line_is_object(const char *line, size_t len)
 	return ok;
 }
 
-static void first_bad_lower(size_t *first_bad, size_t off)
+static void digest_line(struct chain_hasher *h, const char *buf, size_t off, size_t len,
+			uint64_t json_from, struct digest *d)
 {
-	size_t cur = __atomic_load_n(first_bad, __ATOMIC_RELAXED);
+	const char *l = buf + off;
 
-	while (off < cur && !__atomic_compare_exchange_n(first_bad, &cur, off, false,
-							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
+	d->off = off;
+	d->len = len;
+	d->flags = 0;
+	d->type = T_OTHER;
+	if (prefix_parse(l, len, d) && chain_hasher_hash(h, l, len, d->claimed, d->hash))
+		d->flags = D_FAST;
+	/* A line the walk judges with jansson anyway needs no load here. */
+	if ((d->flags & D_FAST) && d->seq >= json_from && !line_is_object(l, len))
+		d->flags |= D_NOT_OBJECT;
 }
 
-/* Every line in the share ends inside it; the caller cut it so. */
-static void *json_scan_run(void *arg)
+static void *share_run(void *arg)
 {
-	struct json_scan *s = arg;
-	const char *line, *nl;
+	struct share *s = arg;
+	struct chain_hasher h;
 	size_t pos = s->start;
+	const char *nl;
 
-	while (pos < s->end && pos < __atomic_load_n(s->first_bad, __ATOMIC_RELAXED)) {
-		line = s->buf + pos;
-		nl = memchr(line, '\n', s->end - pos);
-		if (!line_is_object(line, (size_t)(nl - line))) {
-			first_bad_lower(s->first_bad, pos);
-			break;
-		}
-		pos += (size_t)(nl - line) + 1;
+	s->n = 0;
+	if (chain_hasher_init(&h) < 0) {
+		s->oom = true;
+		chain_hasher_fini(&h);
+		return NULL;
 	}
+	while (pos < s->end) {
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? 2 * s->cap : 4096;
+			struct digest *d = realloc(s->d, cap * sizeof(*d));
+
+			if (!d) {
+				s->oom = true;
+				break;
+			}
+			s->d = d;
+			s->cap = cap;
+		}
+		nl = memchr(s->buf + pos, '\n', s->end - pos);
+		digest_line(&h, s->buf, pos, (size_t)(nl - (s->buf + pos)), s->json_from,
+			    &s->d[s->n++]);
+		pos = (size_t)(nl - s->buf) + 1;
+	}
+	chain_hasher_fini(&h);
 	return NULL;
 }
 
-static size_t scan_threads(size_t len)
+static size_t threads_for(const struct verify_opts *o, size_t len)
 {
 	size_t n = len / SCAN_CHUNK_MIN;
-	long cpus;
+	long cpus = o && o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n < 2)
 		return 1;
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus >= 1 && n > (size_t)cpus)
 		n = (size_t)cpus;
-	return n < SCAN_THREADS_MAX ? n : SCAN_THREADS_MAX;
+	return n < THREADS_MAX ? n : THREADS_MAX;
 }
 
-/* Cut [0, len) into n shares at line starts; buf[len - 1] is a newline. */
-static void scan_split(struct json_scan *s, size_t n, const char *buf, size_t len,
-		       size_t *first_bad)
+/* Digest the lines in [start, end) of buf; end follows a newline. */
+static bool chunk_digest(struct walk *v, const char *buf, size_t start, size_t end)
 {
-	size_t start = 0, cut;
+	size_t n = threads_for(v->o, end - start), at = start, cut;
 	const char *nl;
 
 	for (size_t i = 0; i < n; i++) {
-		cut = len / n * (i + 1);
-		if (i + 1 == n) {
-			cut = len;
-		} else if (cut <= start) {
-			cut = start; /* one long line spans this share */
-		} else {
-			nl = memchr(buf + cut, '\n', len - cut);
+		struct share *s = &v->shares[i];
+
+		cut = i + 1 == n ? end : start + (end - start) / n * (i + 1);
+		if (cut < at)
+			cut = at;
+		if (cut < end && i + 1 < n) {
+			nl = memchr(buf + cut, '\n', end - cut);
 			cut = (size_t)(nl - buf) + 1;
 		}
-		s[i] = (struct json_scan){
-			.buf = buf, .start = start, .end = cut, .first_bad = first_bad
-		};
-		start = cut;
+		s->buf = buf;
+		s->start = at;
+		s->end = cut;
+		s->json_from = v->json_from;
+		s->oom = false;
+		at = cut;
 	}
-}
-
-/*
- * First pass: the offset of the first complete line that is not a JSON
- * object, or len. A thread that cannot be started is done in this one.
- */
-static size_t json_scan(const char *buf, size_t len)
-{
-	struct json_scan s[SCAN_THREADS_MAX];
-	size_t n = scan_threads(len), first_bad = len;
-
-	scan_split(s, n, buf, len, &first_bad);
 	if (n > 1)
 		json_object_seed(0); /* seed the key hash before threads race to */
 	for (size_t i = 1; i < n; i++)
-		s[i].started = pthread_create(&s[i].thread, NULL, json_scan_run, &s[i]) == 0;
-	json_scan_run(&s[0]);
+		v->shares[i].started =
+			pthread_create(&v->shares[i].thread, NULL, share_run, &v->shares[i]) == 0;
+	share_run(&v->shares[0]);
 	for (size_t i = 1; i < n; i++) {
-		if (s[i].started)
-			pthread_join(s[i].thread, NULL);
+		if (v->shares[i].started)
+			pthread_join(v->shares[i].thread, NULL);
 		else
-			json_scan_run(&s[i]);
+			share_run(&v->shares[i]);
 	}
-	return first_bad;
+	v->nshares = n;
+	for (size_t i = 0; i < n; i++)
+		if (v->shares[i].oom)
+			return false;
+	return true;
 }
 
-static void verify_partial(struct verifier *v)
+/* ---- judging one record -------------------------------------------------- */
+
+static json_t *record_load(struct walk *v, const char *line, size_t len)
 {
-	if (v->r->records == 0)
-		tampered(v, "file ends in a partial record before any complete one");
-	else
-		tampered(v, "file ends in a partial record after seq %" PRIu64, v->r->last_seq);
+	json_error_t e;
+	json_t *rec = json_loadb(line, len, RECORD_LOAD_FLAGS, &e);
+
+	if (!rec) {
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object (%s)", v->expect,
+			 e.text);
+		return NULL;
+	}
+	if (!json_is_object(rec)) {
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object", v->expect);
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
 }
 
-/* What can only be judged once the whole text has been read. */
-static void verify_end(struct verifier *v)
+/* A seq other than the expected one: which kind of tampering it shows. */
+static void seq_wrong(struct walk *v, uint64_t seq, bool negative)
 {
-	const struct chain_anchor *a = v->anchor;
+	enum verify_kind kind = KIND_DELETED;
+	const char *why = "deleted or reordered records";
 
-	/* Anything but an empty text has failed before it gets here. */
-	if (v->r->records == 0) {
-		tampered(v, "no records (empty file)");
+	if (!negative && seq < v->expect) {
+		kind = seq + 1 == v->expect ? KIND_INSERTED : KIND_REORDERED;
+		why = seq + 1 == v->expect ? "a record inserted, or one repeated"
+					   : "deleted or reordered records";
+	} else if (!negative && v->next && (v->next->flags & D_FAST) && v->next->seq == v->expect) {
+		kind = KIND_REORDERED;
+	}
+	if (v->file_first && v->started) {
+		tampered(v, KIND_BAD_LINK, "record %" PRIu64 ": %s begins at seq %s%" PRIu64
+			 " where %" PRIu64 " expected (a segment removed, replaced or moved)",
+			 v->expect, v->file, negative ? "-" : "", seq, v->expect);
 		return;
 	}
-	if (a && a->seq >= v->expect)
-		tampered(v,
-			 "chain ends at seq %" PRIu64 ", before anchored record %" PRIu64
-			 " (records cut off the end)",
-			 v->r->last_seq, a->seq);
+	tampered(v, kind, "record %" PRIu64 ": seq %s%" PRIu64 " where %" PRIu64 " expected (%s)",
+		 v->expect, negative ? "-" : "", seq, v->expect, why);
 }
 
-/* Second pass: the chain itself, over the lines in [0, end). */
-static void chain_walk(struct verifier *v, const char *buf, size_t end)
+static bool link_blame_next(struct walk *v, const uint8_t hash_as_stands[CHAIN_HASH_LEN])
 {
-	const char *line, *nl;
-	size_t pos = 0;
+	return v->next && (v->next->flags & D_FAST) && v->next->seq == v->expect + 1 &&
+	       !memcmp(v->next->claimed, hash_as_stands, CHAIN_HASH_LEN);
+}
 
-	while (pos < end) {
-		line = buf + pos;
-		nl = memchr(line, '\n', end - pos);
-		/* The line after, for telling which of two records broke a link. */
-		v->next = nl + 1 < buf + end ? nl + 1 : NULL;
-		v->next_len = v->next ? (size_t)((const char *)memchr(v->next, '\n',
-								     buf + end - v->next) - v->next)
-				      : 0;
-		if (!record_verify(v, line, (size_t)(nl - line)))
-			return;
-		pos += (size_t)(nl - line) + 1;
+/*
+ * Record expect says its predecessor hashed to something else. Either the
+ * predecessor was modified or this record's link was. The record after
+ * tells them apart: if it links to this record as it stands, this record
+ * is intact and the predecessor is the first bad one. At the end of the
+ * chain nothing tells, and this record is named.
+ */
+static void link_wrong(struct walk *v, const uint8_t claimed[CHAIN_HASH_LEN],
+		       const uint8_t hash_as_stands[CHAIN_HASH_LEN], bool have_hash)
+{
+	if (v->file_first) {
+		tampered(v, KIND_BAD_LINK, "record %" PRIu64 ": %s does not link to the segment "
+			 "before it (a segment replaced)", v->expect, v->file);
+		return;
+	}
+	if (v->expect >= 2 && !memcmp(claimed, v->prev2, CHAIN_HASH_LEN)) {
+		tampered(v, KIND_INSERTED, "record %" PRIu64 ": inserted (record %" PRIu64
+			 " links past it, to record %" PRIu64 ")", v->expect - 1, v->expect,
+			 v->expect - 2);
+		v->r->bad_seq = v->expect - 1;
+		v->r->records = v->expect - 1 - v->r->first_seq;
+		return;
+	}
+	if (have_hash && link_blame_next(v, hash_as_stands)) {
+		tampered(v, KIND_MODIFIED, "record %" PRIu64 ": modified (record %" PRIu64
+			 " does not link to it as it stands)", v->expect - 1, v->expect);
+		/* Record expect - 1 was counted as it passed its own checks. */
+		v->r->bad_seq = v->expect - 1;
+		v->r->records = v->expect - 1 - v->r->first_seq;
+		v->r->last_seq = v->expect >= 2 ? v->expect - 2 : 0;
+		return;
+	}
+	tampered(v, KIND_MODIFIED, "record %" PRIu64 ": prev hash does not match record %" PRIu64
+		 " (this record's link, or record %" PRIu64 ", was modified)",
+		 v->expect, v->expect - 1, v->expect - 1);
+}
+
+/* The first record of what is verified: where the chain starts. */
+static bool chain_start(struct walk *v, uint64_t seq, const uint8_t claimed[CHAIN_HASH_LEN],
+			uint8_t type)
+{
+	static const uint8_t zero[CHAIN_HASH_LEN];
+
+	if (seq > 0 && type == T_SEGMENT) {
+		/* Older segments were removed (or only this file is verified):
+		 * its link is taken as it stands, and retention must say so. */
+		v->expect = seq;
+		memcpy(v->prev, claimed, CHAIN_HASH_LEN);
+		chain_hash_hex(v->prev, v->prev_hex);
+		v->r->first_seq = seq;
+		v->r->retained_from = seq;
+		v->retention_ok = !v->dir;
+	} else if (seq != 0) {
+		v->file_first = false;
+		seq_wrong(v, seq, false);
+		return false;
+	} else if (memcmp(claimed, zero, CHAIN_HASH_LEN)) {
+		tampered(v, KIND_MODIFIED,
+			 "record 0: prev hash is not all zeros (not the start of a chain)");
+		return false;
+	} else {
+		v->retention_ok = true;
+	}
+	v->started = true;
+	return true;
+}
+
+/* Genesis, segment and retention records carry what the walk needs. */
+static bool special_record(struct walk *v, const char *line, size_t len, uint8_t type)
+{
+	json_t *rec = json_loadb(line, len, RECORD_LOAD_FLAGS, NULL);
+	struct verify_result *r = v->r;
+	const char *id;
+
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object", v->expect);
+		return false;
+	}
+	if (type == T_RETENTION) {
+		json_int_t first = json_integer_value(json_object_get(rec, "first_seq"));
+		json_int_t last = json_integer_value(json_object_get(rec, "last_seq"));
+
+		if (first <= (json_int_t)v->r->retained_from &&
+		    last + 1 >= (json_int_t)v->r->retained_from)
+			v->retention_ok = true;
+		json_decref(rec);
+		return true;
+	}
+	id = json_string_value(json_object_get(rec, "key_id"));
+	if (type == T_GENESIS && v->expect != 0) {
+		json_decref(rec);
+		tampered(v, KIND_INSERTED, "record %" PRIu64 ": a genesis record after the first",
+			 v->expect);
+		return false;
+	}
+	if (!r->genesis) {
+		r->genesis = true;
+		snprintf(r->log_id, sizeof(r->log_id), "%s",
+			 json_string_value(json_object_get(rec, "log_id")) ?: "");
+		snprintf(r->origin, sizeof(r->origin), "%s",
+			 json_string_value(json_object_get(rec, "origin")) ?: "");
+		r->key_id = id ? (uint32_t)strtoul(id, NULL, 16) : 0;
+		r->checkpoint_records =
+			(uint64_t)json_integer_value(json_object_get(rec, "checkpoint_records"));
+	}
+	json_decref(rec);
+	if (v->o && v->o->key && r->key_id != chain_key_id(v->o->key)) {
+		tampered(v, KIND_WRONG_KEY, "record %" PRIu64 ": the log is signed by key id %08x, "
+			 "not by the key given (%s, id %08x)", v->expect, r->key_id,
+			 chain_key_name(v->o->key), chain_key_id(v->o->key));
+		return false;
+	}
+	return true;
+}
+
+/* Checkpoints and anchors of record expect, just hashed. */
+static bool marks_check(struct walk *v)
+{
+	while (v->next_mark < v->nmarks && v->marks[v->next_mark].cp.size - 1 <= v->expect) {
+		const struct mark *m = &v->marks[v->next_mark++];
+		const char *what = m->anchor ? "anchor" : "checkpoint";
+
+		if (m->cp.size - 1 < v->expect)
+			continue; /* of records before the first one kept */
+		if (m->not_signed) {
+			tampered(v, KIND_FORGED, "checkpoint at tree size %" PRIu64 ": %s (forged "
+				 "checkpoint)", m->cp.size, m->why);
+			return false;
+		}
+		if (v->r->genesis && strcmp(m->cp.origin, v->r->origin)) {
+			if (m->anchor) {
+				result_set(v->r, VERIFY_IO, "anchor at tree size %" PRIu64 " is of "
+					   "log '%s', not of this log ('%s')", m->cp.size,
+					   m->cp.origin, v->r->origin);
+				v->failed = true;
+				return false;
+			}
+			tampered(v, KIND_FORGED, "checkpoint at tree size %" PRIu64 " names log '%s', "
+				 "not this log", m->cp.size, m->cp.origin);
+			return false;
+		}
+		if (memcmp(m->cp.hash, v->prev, CHAIN_HASH_LEN)) {
+			tampered(v, KIND_MODIFIED, "record %" PRIu64 ": hash does not match the %s "
+				 "at tree size %" PRIu64 " (modified record, or the chain rewritten)",
+				 v->expect, what, m->cp.size);
+			return false;
+		}
+		if (m->anchor) {
+			v->r->anchors++;
+			continue;
+		}
+		v->r->checkpoints++;
+		v->r->have_checkpoint = true;
+		v->r->checkpoint_seq = v->expect;
+		v->covered[v->ncovered++] = m->cp.size;
+	}
+	return true;
+}
+
+/* A line that does not start as the writer writes: judged by jansson. */
+static bool slow_fields(struct walk *v, const char *line, size_t len, struct digest *d)
+{
+	json_t *rec = record_load(v, line, len), *seq, *prev;
+	json_int_t n;
+	bool ok = false;
+
+	if (!rec)
+		return false;
+	seq = json_object_get(rec, "seq");
+	prev = json_object_get(rec, "prev");
+	if (!json_is_integer(seq)) {
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": \"seq\" missing or not an integer",
+			 v->expect);
+	} else if (n = json_integer_value(seq), n < 0) {
+		seq_wrong(v, (uint64_t)-n, true);
+	} else if (!json_is_string(prev)) {
+		d->seq = (uint64_t)n;
+		if (d->seq != v->expect && v->started)
+			seq_wrong(v, d->seq, false);
+		else
+			tampered(v, KIND_MALFORMED, "record %" PRIu64 ": \"prev\" missing or not a "
+				 "string", v->expect);
+	} else {
+		d->seq = (uint64_t)n;
+		/* Uppercase hex still names a hash, to blame the right record;
+		 * but only the writer's lowercase can link. */
+		if (json_string_length(prev) != CHAIN_HASH_HEX_LEN ||
+		    OPENSSL_hexstr2buf_ex(d->claimed, CHAIN_HASH_LEN, NULL, json_string_value(prev),
+					  '\0') != 1)
+			memset(d->claimed, 0xff, CHAIN_HASH_LEN);
+		else if (!unhex(json_string_value(prev), d->hash))
+			d->flags |= D_PREV_ODD;
+		d->type = type_of(json_string_value(json_object_get(rec, "type")) ?: "",
+				  strlen(json_string_value(json_object_get(rec, "type")) ?: ""));
+		ok = true;
+	}
+	json_decref(rec);
+	return ok;
+}
+
+static bool record_walk(struct walk *v, struct digest *d)
+{
+	const char *line = v->buf + d->off;
+	bool fast = d->flags & D_FAST;
+
+	if (d->flags & D_NOT_OBJECT) {
+		json_decref(record_load(v, line, d->len));
+		return false;
+	}
+	if (!fast && !slow_fields(v, line, d->len, d))
+		return false;
+	if (!v->started) {
+		if (!chain_start(v, d->seq, d->claimed, d->type))
+			return false;
+	} else if (d->seq != v->expect) {
+		seq_wrong(v, d->seq, false);
+		return false;
+	}
+	if (!fast && !chain_hasher_hash(&v->hasher, line, d->len, d->claimed, d->hash)) {
+		result_set(v->r, VERIFY_IO, "OpenSSL cannot compute SHA-256");
+		v->failed = true;
+		return false;
+	}
+	if ((d->flags & D_PREV_ODD) || memcmp(d->claimed, v->prev, CHAIN_HASH_LEN)) {
+		link_wrong(v, d->claimed, d->hash, true);
+		return false;
+	}
+	if (v->file_first && d->type != T_SEGMENT && v->r->genesis) {
+		tampered(v, KIND_BAD_LINK, "record %" PRIu64 ": %s does not begin with a segment "
+			 "record", v->expect, v->file);
+		return false;
+	}
+	if (d->type != T_OTHER && !special_record(v, line, d->len, d->type))
+		return false;
+	v->file_first = false;
+	memcpy(v->prev2, v->prev, CHAIN_HASH_LEN);
+	memcpy(v->prev, d->hash, CHAIN_HASH_LEN);
+	if (!marks_check(v))
+		return false;
+	v->r->records++;
+	v->r->last_seq = v->expect;
+	memcpy(v->r->last_hash, v->prev, CHAIN_HASH_LEN);
+	v->expect++;
+	return true;
+}
+
+/* ---- walking files --------------------------------------------------------- */
+
+/* The line after digest i of share s, digested on the spot past a chunk. */
+static const struct digest *next_of(struct walk *v, size_t si, size_t i, size_t end)
+{
+	if (i + 1 < v->shares[si].n)
+		return &v->shares[si].d[i + 1];
+	for (size_t k = si + 1; k < v->nshares; k++)
+		if (v->shares[k].n)
+			return &v->shares[k].d[0];
+	{
+		const struct digest *d = &v->shares[si].d[i];
+		size_t off = d->off + d->len + 1;
+		const char *nl = off < end ? memchr(v->buf + off, '\n', end - off) : NULL;
+
+		if (!nl)
+			return NULL;
+		digest_line(&v->hasher, v->buf, off, (size_t)(nl - (v->buf + off)), UINT64_MAX,
+			    &v->peek);
+		return &v->peek;
 	}
 }
 
-/* The line at off failed the first pass; let jansson say why. */
-static void verify_not_object(struct verifier *v, const char *buf, size_t off, size_t end)
+static void walk_chunk(struct walk *v, size_t complete)
 {
-	const char *line = buf + off;
-	const char *nl = memchr(line, '\n', end - off);
+	for (size_t s = 0; s < v->nshares && !v->failed; s++) {
+		for (size_t i = 0; i < v->shares[s].n; i++) {
+			v->next = next_of(v, s, i, complete);
+			if (!record_walk(v, &v->shares[s].d[i]))
+				return;
+		}
+	}
+}
 
-	json_decref(record_load(v, line, (size_t)(nl - line)));
+static void walk_buf(struct walk *v, const char *buf, size_t len, bool last_file)
+{
+	const char *nl = len ? memrchr(buf, '\n', len) : NULL;
+	size_t complete = nl ? (size_t)(nl - buf) + 1 : 0, pos = 0, end;
+
+	v->buf = buf;
+	v->file_first = v->started;
+	while (pos < complete && !v->failed) {
+		end = complete - pos > CHUNK_BYTES ? pos + CHUNK_BYTES : complete;
+		if (end < complete) {
+			nl = memchr(buf + end, '\n', complete - end);
+			end = (size_t)(nl - buf) + 1;
+		}
+		if (!chunk_digest(v, buf, pos, end)) {
+			result_set(v->r, VERIFY_IO, "out of memory");
+			v->failed = true;
+			return;
+		}
+		walk_chunk(v, complete);
+		pos = end;
+	}
+	if (v->failed)
+		return;
+	if (complete < len) {
+		if (!last_file) {
+			tampered(v, KIND_BAD_LINK, "%s ends in a partial record after seq %" PRIu64
+				 " (a closed segment is always whole)", v->file, v->r->last_seq);
+			return;
+		}
+		v->r->torn_bytes = len - complete;
+	}
+	if (last_file) {
+		v->r->active_bytes = complete;
+	}
+}
+
+/* What can only be judged once every file has been read. */
+static void walk_end(struct walk *v)
+{
+	struct verify_result *r = v->r;
+	uint64_t limit = 2 * r->checkpoint_records, from = r->first_seq;
+
+	if (r->records == 0 && r->torn_bytes == 0) {
+		tampered(v, KIND_TRUNCATED, "no records (empty file)");
+		return;
+	}
+	for (size_t i = v->next_mark; i < v->nmarks; i++) {
+		if (v->marks[i].cp.size - 1 >= v->expect) {
+			tampered(v, KIND_TRUNCATED, "chain ends at seq %" PRIu64 ", before %s record "
+				 "%" PRIu64 " (records cut off the end)", r->last_seq,
+				 v->marks[i].anchor ? "anchored" : "checkpointed",
+				 v->marks[i].cp.size - 1);
+			return;
+		}
+	}
+	if (v->started && !v->retention_ok) {
+		v->expect = 0;
+		tampered(v, KIND_DELETED, "records 0..%" PRIu64 " are missing and no retention "
+			 "record accounts for them", r->first_seq - 1);
+		return;
+	}
+	if (v->started && v->o && v->o->key && !r->genesis) {
+		v->expect = r->first_seq;
+		tampered(v, KIND_MISSING_CHECKPOINT, "record %" PRIu64 ": no genesis record: not a "
+			 "signed log, or one rewritten without its key", r->first_seq);
+		return;
+	}
+	/* The writer checkpoints at least every checkpoint_records records;
+	 * twice that allows for a checkpoint that a power cut kept off disk. */
+	for (size_t i = 0; r->genesis && limit && i <= v->ncovered; i++) {
+		uint64_t to = i < v->ncovered ? v->covered[i] : r->last_seq + 1;
+
+		if (to - from > limit) {
+			v->expect = from + limit;
+			tampered(v, KIND_MISSING_CHECKPOINT, "records %" PRIu64 "..%" PRIu64 " carry no "
+				 "checkpoint, though the log promises one every %" PRIu64 " records "
+				 "(checkpoints removed, or the chain rewritten without its key)",
+				 from, to - 1, r->checkpoint_records);
+			return;
+		}
+		from = to;
+	}
+	r->signatures_checked = v->o && v->o->key && r->genesis;
+	if (r->torn_bytes) {
+		r->status = VERIFY_TORN;
+		r->kind = KIND_TORN;
+		r->bad_seq = v->expect;
+		if (r->records == 0)
+			snprintf(r->reason, sizeof(r->reason),
+				 "file ends in a partial record before any complete one");
+		else
+			snprintf(r->reason, sizeof(r->reason),
+				 "file ends in a partial record after seq %" PRIu64
+				 " (%" PRIu64 " bytes: a write a crash interrupted)",
+				 r->last_seq, r->torn_bytes);
+		return;
+	}
+	if (v->ckpt_torn) {
+		r->status = VERIFY_TORN;
+		r->kind = KIND_TORN;
+		r->bad_seq = v->expect;
+		snprintf(r->reason, sizeof(r->reason), "%s ends in a partial line",
+			 CHAIN_CHECKPOINTS);
+	}
+}
+
+static int walk_init(struct walk *v, const struct verify_opts *o, struct verify_result *r)
+{
+	memset(v, 0, sizeof(*v));
+	v->o = o;
+	v->r = r;
+	chain_hash_hex(v->prev, v->prev_hex);
+	if (chain_hasher_init(&v->hasher) < 0) {
+		result_set(r, VERIFY_IO, "OpenSSL cannot provide SHA-256");
+		return -1;
+	}
+	return 0;
+}
+
+static void walk_fini(struct walk *v)
+{
+	chain_hasher_fini(&v->hasher);
+	for (size_t i = 0; i < THREADS_MAX; i++)
+		free(v->shares[i].d);
+	free(v->marks);
+	free(v->covered);
+}
+
+static int mark_cmp(const void *a, const void *b)
+{
+	const struct mark *x = a, *y = b;
+
+	return x->cp.size < y->cp.size ? -1 : x->cp.size > y->cp.size;
+}
+
+static bool marks_add(struct walk *v, const struct chain_checkpoint *cp, bool anchor)
+{
+	if (cp->size == 0)
+		return true; /* covers nothing */
+	if (v->nmarks == v->capmarks) {
+		size_t cap = v->capmarks ? 2 * v->capmarks : 16;
+		struct mark *m = realloc(v->marks, cap * sizeof(*m));
+		uint64_t *c = realloc(v->covered, cap * sizeof(*c));
+
+		if (m)
+			v->marks = m;
+		if (c)
+			v->covered = c;
+		if (!m || !c)
+			return false;
+		v->capmarks = cap;
+	}
+	memset(&v->marks[v->nmarks], 0, sizeof(v->marks[0]));
+	v->marks[v->nmarks].cp = *cp;
+	v->marks[v->nmarks++].anchor = anchor;
+	return true;
+}
+
+/* checkpoints.jsonl: one {"note": ...} a line, each note checked with the key. */
+static bool checkpoints_load(struct walk *v, const char *buf, size_t len)
+{
+	const char *line, *nl;
+	size_t pos = 0, lineno = 0;
+	struct chain_checkpoint cp;
+	char why[160];
+
+	while (pos < len && !v->failed) {
+		json_t *obj;
+		const char *note;
+		int verdict;
+
+		line = buf + pos;
+		nl = memchr(line, '\n', len - pos);
+		lineno++;
+		if (!nl) {
+			v->ckpt_torn = true;
+			break;
+		}
+		obj = json_loadb(line, (size_t)(nl - line), RECORD_LOAD_FLAGS, NULL);
+		note = json_string_value(json_object_get(obj, "note"));
+		verdict = note ? chain_note_parse(note, strlen(note), v->o ? v->o->key : NULL, &cp,
+						  NULL, why, sizeof(why))
+			       : NOTE_MALFORMED;
+		if (!note)
+			snprintf(why, sizeof(why), "not a line {\"note\": ...}");
+		json_decref(obj);
+		if (verdict == NOTE_OK || verdict == NOTE_UNCHECKED || verdict == NOTE_NOT_SIGNED) {
+			if (!marks_add(v, &cp, false)) {
+				result_set(v->r, VERIFY_IO, "out of memory");
+				v->failed = true;
+			} else if (verdict == NOTE_NOT_SIGNED) {
+				v->marks[v->nmarks - 1].not_signed = true;
+				snprintf(v->marks[v->nmarks - 1].why, sizeof(v->marks[0].why), "%s",
+					 why);
+			}
+		} else if (verdict == NOTE_MALFORMED) {
+			v->expect = 0;
+			tampered(v, KIND_MALFORMED, "%s:%zu: %s", CHAIN_CHECKPOINTS, lineno, why);
+		} else {
+			v->expect = cp.size ? cp.size - 1 : 0;
+			tampered(v, KIND_FORGED,
+				 "%s:%zu: checkpoint at tree size %" PRIu64 ": %s%s",
+				 CHAIN_CHECKPOINTS, lineno, cp.size, why,
+				 verdict == NOTE_BAD_SIGNATURE ? " (forged checkpoint)" : "");
+		}
+		pos = (size_t)(nl - buf) + 1;
+	}
+	return !v->failed;
+}
+
+static bool anchors_load(struct walk *v)
+{
+	for (size_t i = 0; v->o && i < v->o->nanchors; i++)
+		if (!marks_add(v, &v->o->anchors[i], true)) {
+			result_set(v->r, VERIFY_IO, "out of memory");
+			v->failed = true;
+			return false;
+		}
+	return true;
+}
+
+static void marks_sort(struct walk *v)
+{
+	if (v->nmarks)
+		qsort(v->marks, v->nmarks, sizeof(*v->marks), mark_cmp);
+	v->json_from = 0;
+	if (v->o && v->o->key)
+		for (size_t i = 0; i < v->nmarks; i++)
+			if (!v->marks[i].anchor)
+				v->json_from = v->marks[i].cp.size;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+struct mapped {
+	const char *buf;
+	size_t len;
+};
+
+static int map_fd(int fd, const char *name, struct mapped *m, struct verify_result *r)
+{
+	struct stat st;
+	void *p;
+
+	m->buf = "";
+	m->len = 0;
+	if (fstat(fd, &st) < 0) {
+		result_set(r, VERIFY_IO, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		result_set(r, VERIFY_IO, "%s: not a regular file", name);
+		return -1;
+	}
+	if (st.st_size == 0)
+		return 0;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		result_set(r, VERIFY_IO, "%s: cannot map: %s", name, strerror(errno));
+		return -1;
+	}
+	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
+	m->buf = p;
+	m->len = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap(struct mapped *m)
+{
+	if (m->len)
+		munmap((void *)m->buf, m->len);
+}
+
+static int map_at(int dfd, const char *dir, const char *name, struct mapped *m,
+		  struct verify_result *r, bool optional)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc;
+
+	if (fd < 0) {
+		if (optional && errno == ENOENT) {
+			m->buf = "";
+			m->len = 0;
+			return 1;
+		}
+		result_set(r, VERIFY_IO, "%s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
+	rc = map_fd(fd, name, m, r);
+	close(fd);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The closed segments in name order (which is seq order), then chain.jsonl. */
+static int segments_find(int dfd, const char *dir, char ***names, size_t *n,
+			 struct verify_result *r)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	char **list = calloc(FILES_MAX + 1, sizeof(*list));
+
+	*n = 0;
+	if (!d || !list) {
+		if (fd >= 0 && !d)
+			close(fd);
+		if (d)
+			closedir(d);
+		free(list);
+		result_set(r, VERIFY_IO, "%s: %s", dir, strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	while ((e = readdir(d)) && *n < FILES_MAX) {
+		uint64_t v;
+		char tail;
+
+		if (strlen(e->d_name) == 32 &&
+		    sscanf(e->d_name, "chain-%20" SCNu64 ".jsonl%c", &v, &tail) == 1)
+			list[(*n)++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(list, *n, sizeof(*list), name_cmp);
+	if (faccessat(dfd, CHAIN_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || *n == 0)
+		list[(*n)++] = strdup(CHAIN_FILE);
+	*names = list;
+	return 0;
+}
+
+static void names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void walk_files(struct walk *v, int dfd, const char *dir, char **names, size_t n)
+{
+	for (size_t i = 0; i < n && !v->failed; i++) {
+		struct mapped m;
+
+		v->file = names[i];
+		if (map_at(dfd, dir, names[i], &m, v->r, false) < 0) {
+			v->failed = true;
+			return;
+		}
+		v->r->bytes += m.len;
+		v->r->segments++;
+		if (m.len == 0 && i + 1 < n) {
+			tampered(v, KIND_BAD_LINK, "%s: an empty segment", names[i]);
+		} else {
+			uint64_t before = v->r->records;
+
+			walk_buf(v, m.buf, m.len, i + 1 == n);
+			if (v->r->records > before)
+				v->r->active_first_seq = v->r->last_seq - (v->r->records - before) + 1;
+		}
+		unmap(&m);
+	}
+}
+
+static int verify_run(struct walk *v, int dfd, const char *dir, char **names, size_t n)
+{
+	struct mapped ck;
+	int rc = map_at(dfd, dir, CHAIN_CHECKPOINTS, &ck, v->r, true);
+
+	if (rc < 0)
+		return -1;
+	if (checkpoints_load(v, ck.buf, ck.len) && anchors_load(v)) {
+		marks_sort(v);
+		walk_files(v, dfd, dir, names, n);
+	}
+	unmap(&ck);
+	if (!v->failed)
+		walk_end(v);
+	return 0;
+}
+
+int chain_verify(const char *path, const struct verify_opts *o, struct verify_result *r)
+{
+	struct walk v;
+	struct stat st;
+	char **names = NULL, *dir = NULL, *base;
+	size_t n = 0;
+	int dfd;
+
+	result_reset(r);
+	if (walk_init(&v, o, r) < 0)
+		goto out;
+	if (stat(path, &st) < 0) {
+		result_set(r, VERIFY_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	v.dir = S_ISDIR(st.st_mode);
+	dir = strdup(path);
+	if (!dir) {
+		result_set(r, VERIFY_IO, "%s: out of memory", path);
+		goto out;
+	}
+	base = v.dir ? NULL : strrchr(dir, '/');
+	if (!v.dir) {
+		names = calloc(1, sizeof(*names));
+		names[0] = strdup(base ? base + 1 : dir);
+		n = 1;
+		if (base)
+			*base = 0;
+		else
+			strcpy(dir, ".");
+	}
+	dfd = open(base && !*dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		result_set(r, VERIFY_IO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (v.dir && segments_find(dfd, dir, &names, &n, r) < 0) {
+		close(dfd);
+		goto out;
+	}
+	verify_run(&v, dfd, v.dir ? path : dir, names, n);
+	close(dfd);
+out:
+	names_free(names, n);
+	free(dir);
+	walk_fini(&v);
+	return r->status;
+}
+
+int chain_verify_path(const char *path, struct verify_result *r)
+{
+	return chain_verify(path, NULL, r);
+}
+
+/* One buffer of chain text, no checkpoints file. */
+static int verify_text(const char *buf, size_t len, const struct verify_opts *o,
+		       const char *name, struct verify_result *r)
+{
+	struct walk v;
+
+	result_reset(r);
+	r->bytes = len;
+	if (walk_init(&v, o, r) == 0 && anchors_load(&v)) {
+		marks_sort(&v);
+		v.file = name;
+		r->segments = 1;
+		walk_buf(&v, buf, len, true);
+		if (!v.failed)
+			walk_end(&v);
+	}
+	walk_fini(&v);
+	return r->status;
 }
 
 int chain_verify_buf(const char *buf, size_t len, const struct chain_anchor *anchor,
 		     struct verify_result *r)
 {
-	struct verifier v = { .anchor = anchor, .r = r };
-	size_t complete, first_bad;
-	const char *nl;
+	struct chain_checkpoint cp = { .size = 0 };
+	struct verify_opts o = { 0 };
 
-	result_reset(r);
-	r->bytes = len;
-	if (chain_hasher_init(&v.hasher) < 0) {
-		result_set(r, VERIFY_IO, "OpenSSL cannot provide SHA-256");
-		chain_hasher_fini(&v.hasher);
-		return r->status;
+	if (anchor) {
+		cp.size = anchor->seq + 1;
+		memcpy(cp.hash, anchor->hash, CHAIN_HASH_LEN);
+		o.anchors = &cp;
+		o.nanchors = 1;
 	}
-	chain_hash_hex(v.prev, v.prev_hex);
-
-	nl = memrchr(buf, '\n', len);
-	complete = nl ? (size_t)(nl - buf) + 1 : 0;
-	first_bad = json_scan(buf, complete);
-	chain_walk(&v, buf, first_bad);
-
-	if (r->status == VERIFY_OK && first_bad < complete)
-		verify_not_object(&v, buf, first_bad, complete);
-	if (r->status == VERIFY_OK && complete < len)
-		verify_partial(&v);
-	if (r->status == VERIFY_OK)
-		verify_end(&v);
-
-	chain_hasher_fini(&v.hasher);
-	return r->status;
+	return verify_text(buf, len, &o, "chain", r);
 }
 
 int chain_verify_fd(int fd, const char *name, struct verify_result *r)
 {
-	struct stat st;
-	void *map;
+	struct mapped m;
 
 	result_reset(r);
-	if (fstat(fd, &st) < 0) {
-		result_set(r, VERIFY_IO, "%s: %s", name, strerror(errno));
+	if (map_fd(fd, name, &m, r) < 0)
 		return r->status;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		result_set(r, VERIFY_IO, "%s: not a regular file", name);
-		return r->status;
-	}
-	/* mmap refuses a zero length; an empty chain still gets its verdict. */
-	if (st.st_size == 0)
-		return chain_verify_buf("", 0, NULL, r);
-
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		result_set(r, VERIFY_IO, "%s: cannot map: %s", name, strerror(errno));
-		return r->status;
-	}
-	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	chain_verify_buf(map, (size_t)st.st_size, NULL, r);
-	munmap(map, (size_t)st.st_size);
+	verify_text(m.buf, m.len, NULL, name, r);
+	unmap(&m);
 	return r->status;
 }
 
-/* A directory stands for the chain file inside it. */
-static char *chain_file_of(const char *path, struct verify_result *r)
+int chain_each_record(const char *path, int (*fn)(void *ctx, const char *line, size_t len),
+		      void *ctx, struct verify_result *r)
 {
 	struct stat st;
-	char *file;
-	int rc;
-
-	if (stat(path, &st) < 0) {
-		result_set(r, VERIFY_IO, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (S_ISDIR(st.st_mode))
-		rc = asprintf(&file, "%s/%s", path, CHAIN_FILE);
-	else
-		rc = asprintf(&file, "%s", path);
-	if (rc < 0) {
-		result_set(r, VERIFY_IO, "%s: out of memory", path);
-		return NULL;
-	}
-	return file;
-}
-
-int chain_verify_path(const char *path, struct verify_result *r)
-{
-	char *file;
-	int fd;
+	char **names = NULL, *dir = strdup(path), *base = NULL;
+	size_t n = 0;
+	int dfd = -1, rc = 0;
 
 	result_reset(r);
-	file = chain_file_of(path, r);
-	if (!file)
-		return r->status;
+	if (!dir || stat(path, &st) < 0) {
+		result_set(r, VERIFY_IO, "%s: %s", path, dir ? strerror(errno) : "out of memory");
+		free(dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		base = strrchr(dir, '/');
+		names = calloc(1, sizeof(*names));
+		if (names)
+			names[n++] = strdup(base ? base + 1 : dir);
+		if (base)
+			*base = 0;
+	}
+	dfd = open(base ? (*dir ? dir : "/") : S_ISDIR(st.st_mode) ? dir : ".",
+		   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || (S_ISDIR(st.st_mode) && segments_find(dfd, dir, &names, &n, r) < 0))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct mapped m;
+		size_t pos = 0;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		result_set(r, VERIFY_IO, "%s: %s", file, strerror(errno));
-	else
-		chain_verify_fd(fd, file, r);
+		if (map_at(dfd, dir, names[i], &m, r, false) < 0) {
+			rc = -1;
+			break;
+		}
+		while (rc == 0 && pos < m.len) {
+			const char *nl = memchr(m.buf + pos, '\n', m.len - pos);
 
-	if (fd >= 0)
-		close(fd);
-	free(file);
-	return r->status;
+			if (!nl)
+				break;
+			rc = fn(ctx, m.buf + pos, (size_t)(nl - (m.buf + pos)));
+			pos = (size_t)(nl - m.buf) + 1;
+		}
+		unmap(&m);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	names_free(names, n);
+	free(dir);
+	return rc;
 }

@@ -458,12 +458,16 @@ int event_handle(void *ctx, void *data, size_t len)
 	const struct ev_hdr *h = data;
 	struct session *s;
 
-	if (len < sizeof(*h))
+	/* What cannot be judged is counted, and becomes a loss record. */
+	if (len < sizeof(*h)) {
+		d->unprocessed++;
 		return 0;
+	}
 	s = session_find_cgroup(d, h->cgroup_id);
 	if (!s) {
 		log_debug("event type %u from unknown cgroup %llu", h->type,
 			  (unsigned long long)h->cgroup_id);
+		d->unprocessed++;
 		return 0;
 	}
 	s->events++;
@@ -474,23 +478,33 @@ int event_handle(void *ctx, void *data, size_t len)
 		if (len > offsetof(struct ev_open, data) &&
 		    memchr(((struct ev_open *)data)->data, 0, len - offsetof(struct ev_open, data)))
 			handle_open(d, s, data);
+		else
+			d->unprocessed++;
 		break;
 	case EV_EXEC:
 		if (len > offsetof(struct ev_exec, data) &&
 		    memchr(((struct ev_exec *)data)->data, 0, len - offsetof(struct ev_exec, data)))
 			handle_exec(d, s, data, len - offsetof(struct ev_exec, data));
+		else
+			d->unprocessed++;
 		break;
 	case EV_CONNECT:
 		if (len >= sizeof(struct ev_connect))
 			handle_connect(d, s, data);
+		else
+			d->unprocessed++;
 		break;
 	case EV_UNIX:
 		if (len >= sizeof(struct ev_unix))
 			handle_unix(d, s, data);
+		else
+			d->unprocessed++;
 		break;
 	case EV_SYSCALL:
 		if (len >= sizeof(struct ev_syscall))
 			handle_syscall(d, s, data);
+		else
+			d->unprocessed++;
 		break;
 	/* Process lifetimes are counted, not chained: they decide nothing,
 	 * and the session records bound them. */
@@ -503,7 +517,7 @@ int event_handle(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void record_loss(struct daemon *d, uint64_t count, uint64_t total, const char *why)
+static json_t *loss_base(struct daemon *d, uint64_t count, uint64_t total, const char *why)
 {
 	json_t *rec = audit_base(d, "loss");
 
@@ -511,6 +525,35 @@ static void record_loss(struct daemon *d, uint64_t count, uint64_t total, const 
 	json_object_set_new_nocheck(rec, "total", json_integer((json_int_t)total));
 	json_object_set_nocheck(rec, "reason", audit_const(why));
 	log_warn("%llu %s", (unsigned long long)count, why);
+	return rec;
+}
+
+static void record_loss(struct daemon *d, uint64_t count, uint64_t total, const char *why)
+{
+	audit_record(d, loss_base(d, count, total, why));
+}
+
+/* Ring buffer drops say on which CPUs they happened: "cpus" maps a CPU to
+ * its drops since the last such record. */
+static void record_drops(struct daemon *d, uint64_t count, uint64_t total)
+{
+	json_t *rec = loss_base(d, count, total, "events lost: the ring buffer was full");
+	json_t *cpus = json_object();
+	uint64_t per[1024];
+	int n = bpf_read_drops(d, per, 1024);
+	char key[16];
+
+	if (n > 0 && !d->dropped_cpu_seen)
+		d->dropped_cpu_seen = calloc((size_t)n, sizeof(uint64_t));
+	for (int c = 0; d->dropped_cpu_seen && c < n; c++) {
+		if (per[c] > d->dropped_cpu_seen[c]) {
+			snprintf(key, sizeof(key), "%d", c);
+			json_object_set_new(cpus, key, json_integer((json_int_t)(per[c] -
+								d->dropped_cpu_seen[c])));
+		}
+		d->dropped_cpu_seen[c] = per[c];
+	}
+	json_object_set_new_nocheck(rec, "cpus", cpus);
 	audit_record(d, rec);
 }
 
@@ -521,9 +564,13 @@ void events_check_loss(struct daemon *d)
 	uint64_t seen, dropped, deduped, failed = d->append_failures;
 
 	if (!bpf_read_stats(d, &seen, &dropped, &deduped) && dropped > d->dropped_seen) {
-		record_loss(d, dropped - d->dropped_seen, dropped,
-			    "events lost: the ring buffer was full");
+		record_drops(d, dropped - d->dropped_seen, dropped);
 		d->dropped_seen = dropped;
+	}
+	if (d->unprocessed > d->unprocessed_seen) {
+		record_loss(d, d->unprocessed - d->unprocessed_seen, d->unprocessed,
+			    "events the daemon could not judge: malformed, or of no session");
+		d->unprocessed_seen = d->unprocessed;
 	}
 	if (failed > d->append_failures_seen) {
 		uint64_t n = failed - d->append_failures_seen;

@@ -95,7 +95,7 @@ static struct policy *load_policy(struct daemon *d)
 	return p;
 }
 
-static void record_policy(struct daemon *d, const char *type, const char *why)
+static json_t *policy_record(struct daemon *d, const char *type, const char *why)
 {
 	json_t *rec = audit_base(d, type);
 
@@ -114,7 +114,17 @@ static void record_policy(struct daemon *d, const char *type, const char *why)
 			json_array_append_new(kept, json_integer((json_int_t)s->id));
 		json_object_set_new(rec, "landlock_unchanged", kept);
 	}
-	audit_record(d, rec);
+	return rec;
+}
+
+static void record_policy(struct daemon *d, const char *type, const char *why)
+{
+	audit_record(d, policy_record(d, type, why));
+}
+
+static int record_policy_durable(struct daemon *d, const char *type, const char *why)
+{
+	return audit_record_durable(d, policy_record(d, type, why));
 }
 
 /* A configuration with any error is rejected whole; the one in force
@@ -134,9 +144,16 @@ int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 	/* The kernel's network entries are per session (session_perm.c),
 	 * rewritten for each running session below. */
 	d->policy = p;
+	/* Acknowledged (applied to sessions, logged) only once its record is
+	 * durable; otherwise the configuration in force stays. */
+	if (record_policy_durable(d, "policy-load", cause) < 0) {
+		d->policy = old;
+		policy_free(p);
+		log_error("configuration not reloaded: its policy-load record is not durable");
+		return -1;
+	}
 	policy_free(old);
 	audit_policy_cache(d);
-	record_policy(d, "policy-load", cause);
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const struct agent *a = policy_agent(p, s->agent);
 
@@ -186,8 +203,7 @@ static void record_recovery(struct daemon *d)
 	struct chain_recovery q;
 	json_t *rec;
 
-	if (chain_recovery(d->chain, &q))
-		return;
+	for (int i = 0; chain_recovery_at(d->chain, i, &q) == 0; i++) {
 	log_warn("'%s': a torn last record (%llu bytes at offset %llu) was moved to '%s'",
 		 chain_path(d->chain), (unsigned long long)q.length,
 		 (unsigned long long)q.offset, q.quarantine);
@@ -196,6 +212,24 @@ static void record_recovery(struct daemon *d)
 	json_object_set_new(rec, "length", json_integer((json_int_t)q.length));
 	json_object_set_new(rec, "sha256", json_string(q.sha256));
 	json_object_set_new(rec, "quarantine", json_string(q.quarantine));
+	json_object_set_new(rec, "file", json_string(q.file));
+	audit_record(d, rec);
+	}
+}
+
+/* The time no daemon was recording, from the previous one's last record to
+ * now: whatever agents did then is not in the chain, and this says so. */
+static void record_downtime(struct daemon *d, json_t *prev)
+{
+	json_t *rec = audit_base(d, "loss");
+	char now[32];
+
+	chain_format_time(audit_now_ns(), now);
+	json_object_set_new(rec, "reason", json_string("daemon not running: events of the "
+						       "window are not recorded"));
+	json_object_set(rec, "from", json_object_get(prev, "time"));
+	json_object_set_new(rec, "until", json_string(now));
+	json_object_set(rec, "clean_stop", json_object_get(prev, "clean_stop"));
 	audit_record(d, rec);
 }
 
@@ -212,11 +246,14 @@ static void record_start(struct daemon *d)
 		if (!json_is_true(json_object_get(prev, "clean_stop")))
 			log_warn("the previous daemon did not stop cleanly: its last record is "
 				 "seq %lld", (long long)json_integer_value(json_object_get(prev, "seq")));
-		json_object_set_new(rec, "previous", prev);
+		json_object_set_new(rec, "previous", json_incref(prev));
 	}
 	audit_record(d, rec);
 	record_recovery(d);
 	approval_recover(d);
+	if (prev)
+		record_downtime(d, prev);
+	json_decref(prev);
 	record_policy(d, "policy-load", "start");
 	audit_flush(d, true);
 }
@@ -361,8 +398,9 @@ static void run(struct daemon *d)
 			last_sweep = now;
 		}
 		approval_tick(d);
-		if (d->chain_dirty)
+		if (d->chain_dirty || d->write_failing)
 			audit_flush(d, now - last_sync >= interval);
+		audit_tick(d);
 		if (now - last_sync >= interval)
 			last_sync = now;
 		session_tick(d);
@@ -388,8 +426,7 @@ static void shutdown_daemon(struct daemon *d)
 	rec = audit_base(d, "daemon-stop");
 	json_object_set_new(rec, "pid", json_integer(getpid()));
 	audit_record(d, rec);
-	chain_close(d->chain);
-	d->chain = NULL;
+	audit_close(d);
 	bpf_teardown(d);
 	cgroup_teardown_root(d);
 	unlink(d->socket_path);
@@ -411,7 +448,7 @@ int main(int argc, char **argv)
 		if (d.cgroot_fd >= 0)
 			cgroup_teardown_root(&d);
 		if (d.chain)
-			chain_close(d.chain);
+			audit_close(&d);
 		return 1;
 	}
 	run(&d);

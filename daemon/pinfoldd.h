@@ -170,6 +170,19 @@ struct daemon {
 	struct seccomp_notif *notif_req;
 	struct seccomp_notif_resp *notif_resp;
 	char hostname[256];
+
+	/* The signed audit log (audit*.c). */
+	struct chain_key *audit_key;
+	char boot_id[40];
+	json_t *boot_json, *host_json;	/* shared by every record */
+	uint64_t unprocessed;		/* events the daemon could not judge */
+	uint64_t unprocessed_seen;
+	uint64_t *dropped_cpu_seen;	/* per CPU, for loss records */
+	bool write_failing;		/* the log cannot be written: see audit_guard.c */
+	int write_errno;
+	int64_t write_fail_ns;
+	bool write_error_pending;	/* its record did not fit the buffer yet */
+	pid_t anchor_pids[8];		/* anchor commands still running */
 };
 
 /* What an epoll event's data names: a tag in the high half, the fd in the
@@ -382,10 +395,19 @@ void events_check_loss(struct daemon *d);
 /* audit.c: records the daemon writes. */
 int audit_open(struct daemon *d);
 void audit_record(struct daemon *d, json_t *rec);
+/*
+ * Append rec and return once it and every record before it is on disk:
+ * for what may be acknowledged only when its record is durable (a policy
+ * change, an approval). Consumes rec. Returns 0, or a negative errno when
+ * the record is not known to be durable; the write-error action has then
+ * been taken (audit_guard.c), and the caller must not acknowledge.
+ */
+int audit_record_durable(struct daemon *d, json_t *rec);
+/* Time-driven audit work for the main loop: checkpoints, anchors, retries. */
+void audit_tick(struct daemon *d);
+void audit_close(struct daemon *d);
 void audit_flush(struct daemon *d, bool sync);
 int64_t audit_now_ns(void);
-/* ns (CLOCK_REALTIME) as RFC 3339 in UTC with microseconds. */
-void audit_time(int64_t ns, char buf[32]);
 json_t *audit_base(struct daemon *d, const char *type);
 /* The previous daemon's last record in brief ({seq, type, time,
  * clean_stop}), or NULL for a new chain. */
@@ -437,6 +459,19 @@ void approval_recover(struct daemon *d);
 void approval_hook_done(struct daemon *d, int pidfd);
 void format_addr6(const uint8_t addr[16], uint16_t port, char *buf, size_t len);
 int64_t mono_ms(void);
+/* audit_anchor.c: each checkpoint handed to the journal and the
+ * configured anchors; chain_opts.on_checkpoint. */
+void audit_anchor(void *ctx, const char *note, const struct chain_checkpoint *cp);
+void audit_anchor_reap(struct daemon *d);
+
+/* audit_guard.c: the configured action while the log cannot be written. */
+void audit_write_failed(struct daemon *d, int err);
+void audit_write_ok(struct daemon *d);
+/* Whether new sessions are refused now; err says why. */
+bool audit_refuses_sessions(struct daemon *d, char *err, size_t errlen);
+
+/* bpf.c: ring buffer drops per CPU, cumulative; returns the CPU count. */
+int bpf_read_drops(struct daemon *d, uint64_t *per_cpu, int max);
 
 /* control.c */
 int control_listen(struct daemon *d);

@@ -524,6 +524,8 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	struct passwd *pw;
 	int cgfd, rc, listen_sock = -1;
 
+	if (audit_refuses_sessions(d, err, errlen))
+		return NULL;
 	if (!a) {
 		snprintf(err, errlen, "unknown agent '%s'", r->agent);
 		return NULL;

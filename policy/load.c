@@ -463,6 +463,7 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.idp.stale_disable = true;
 	l.p->conf.idle_timeout_s = 10;
 	l.p->conf.clients_per_uid = 32;
+	audit_conf_defaults(&l.p->conf.audit);
 	load_all(&l, config_dir);
 	if (!l.nerr && !l.oom)
 		l.nerr += cond_check_attrs(l.p, d);
@@ -560,6 +561,7 @@ void policy_free(struct policy *p)
 	}
 	free(p->rules);
 	free(p->conf.approval_command);
+	audit_conf_free(&p->conf.audit);
 	free(p);
 }
 

@@ -307,6 +307,24 @@ int64_t cond_next_change(const struct policy *p, uint32_t id, const struct eval_
 
 #define CONTROL_GROUPS_MAX 32
 
+/* What pinfoldd does when the audit log cannot be written. */
+enum write_error_action {
+	WRITE_ERROR_FREEZE = 0,	/* freeze every agent session until writes work */
+	WRITE_ERROR_DENY,	/* refuse new sessions; running ones go on */
+	WRITE_ERROR_COUNT,	/* go on, and count the records lost */
+};
+
+/* pinfoldd.conf [daemon], the audit log's keys (policy/keys_audit.c). */
+struct audit_conf {
+	unsigned checkpoint_records;	/* a signed checkpoint at least this often */
+	unsigned checkpoint_interval_s;	/* and this long after a record at most */
+	unsigned long long segment_bytes;	/* a new segment past this size */
+	unsigned retain_segments;	/* closed segments kept; 0 keeps all */
+	char *anchor_command;		/* run with each checkpoint on stdin */
+	char *anchor_file;		/* each checkpoint appended to it */
+	enum write_error_action on_write_error;
+};
+
 /* pinfoldd.conf [daemon], [control] and [idp] */
 struct daemon_conf {
 	uid_t uid_lo, uid_hi;		/* range for agents without uid */
@@ -319,6 +337,7 @@ struct daemon_conf {
 	unsigned idle_timeout_s;	/* a silent connection is closed after it */
 	unsigned clients_per_uid;	/* connections one non-root uid may hold */
 	char *approval_command;		/* run for each new request, or NULL */
+	struct audit_conf audit;
 };
 
 struct policy {

@@ -163,4 +163,16 @@ EVP_MD_CTX *hash_begin(void);
 int hash_file(EVP_MD_CTX *md, const char *name, const char *buf, size_t len);
 int hash_end(EVP_MD_CTX *md, uint8_t out[32], char hex[65]);
 
+/* keys_audit.c: the audit keys of pinfoldd.conf [daemon]. */
+struct key_def;
+void audit_conf_defaults(struct audit_conf *a);
+void audit_conf_free(struct audit_conf *a);
+void key_checkpoint_records(struct loader *l, const struct key_def *k, const char *value);
+void key_checkpoint_interval(struct loader *l, const struct key_def *k, const char *value);
+void key_segment_size(struct loader *l, const struct key_def *k, const char *value);
+void key_retain_segments(struct loader *l, const struct key_def *k, const char *value);
+void key_anchor_command(struct loader *l, const struct key_def *k, const char *value);
+void key_anchor_file(struct loader *l, const struct key_def *k, const char *value);
+void key_on_write_error(struct loader *l, const struct key_def *k, const char *value);
+
 #endif

@@ -107,7 +107,9 @@ echo "== decisions in the audit chain"
 python3 "$repo/tools/demo-table.py" "$dir/state/audit/chain.jsonl"
 
 echo
-echo "== chain-verify"
-"$build/chain-verify" "$dir/state/audit"
+echo "== chain-verify, with the log's public key"
+"$build/pinfold" audit pubkey --state-dir "$dir/state" >"$dir/audit.pub"
+cat "$dir/audit.pub"
+"$build/chain-verify" --key "$dir/audit.pub" "$dir/state/audit"
 [ -n "$keep" ] && echo "state kept in $dir"
 exit "$status"

@@ -29,6 +29,8 @@ static void usage(FILE *f)
 		"  approve ID [--once | --session | --for DURATION] [--reason TEXT]\n"
 		"  deny ID [--reason TEXT]\n"
 		"                     decide a held action\n"
+		"  audit pubkey [--state-dir DIR]\n"
+		"                     the public key that verifies the audit log's checkpoints\n"
 		"exit status: that of CMD for run; %d when pinfold itself fails\n",
 		EXIT_PINFOLD);
 }
@@ -82,6 +84,8 @@ int main(int argc, char **argv)
 		return cmd_approve(&c, argc, argv);
 	if (!strcmp(argv[0], "deny"))
 		return cmd_deny(&c, argc, argv);
+	if (!strcmp(argv[0], "audit"))
+		return cmd_audit(&c, argc, argv);
 	fprintf(stderr, "pinfold: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return 2;

@@ -17,6 +17,7 @@ struct cli {
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
 
 int cmd_sessions(struct cli *c, int argc, char **argv);
 int cmd_agents(struct cli *c, int argc, char **argv);

@@ -24,6 +24,11 @@
 #    from starting that command to the connect reaching a listener is
 #    taken, ROUNDS times; prints the median and the 99th percentile.
 #
+# 3. The audit log: the append rate of a signed log with group commit
+#    (bench_append, in process), and chain-verify's speed next to
+#    `openssl speed -evp sha256` at 8 KiB blocks, alternating, 3 runs each.
+#    AUDIT_ONLY=1 runs only this part.
+#
 # Figures come from this run only; the machine is shared, so the ratio of
 # each pair (run back to back) is what counts, not absolute times.
 set -euo pipefail
@@ -50,6 +55,32 @@ trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
 
+# Median of the numbers given.
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+bench_audit() {
+	local records=${AUDIT_RECORDS:-1000000} out key v=() o=() i
+	echo "== audit log: $records decision records, signed, group commit every 10 ms"
+	out=$("$build/bench_append" "$tmp/audit" "$records")
+	printf '  append: %s\n' "$(head -n 1 <<<"$out")"
+	key=$(sed -n 's/^key //p' <<<"$out")
+	for i in 1 2 3; do
+		o+=("$(openssl speed -evp sha256 -bytes 8192 -seconds 2 2>/dev/null |
+			awk '/^sha256/ { sub(/k$/, "", $2); print $2 / 1000 }')")
+		v+=("$("$build/chain-verify" -v --key "$key" "$tmp/audit" |
+			sed -n 's/.*(\([0-9.]*\) MB\/s).*/\1/p')")
+	done
+	printf '  chain-verify: %s MB/s (runs: %s)\n' "$(median "${v[@]}")" "${v[*]}"
+	printf '  openssl speed -evp sha256 -bytes 8192: %s MB/s (runs: %s)\n' \
+		"$(median "${o[@]}")" "${o[*]}"
+	python3 -c "print(f'  verify / openssl: {$(median "${v[@]}") / $(median "${o[@]}"):.2f}' \
+		f' on $(nproc) CPUs (openssl speed uses one)')"
+	"$build/chain-verify" --key "$key" "$tmp/audit"
+	rm -rf "$tmp/audit"
+}
+
+bench_audit
+[ -z "${AUDIT_ONLY:-}" ] || exit 0
 "$build/bench_policy"
 
 tree=$("$repo/tests/integration/lua-source.sh" "$cache/lua")

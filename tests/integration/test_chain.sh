@@ -26,6 +26,12 @@ echo "not for agents" >"$SECRET"
 chmod 0644 "$SECRET"
 
 mkdir -p "$CONF/agents.d"
+# Every checkpoint also goes to a file and to a command, the anchors.
+{
+	echo '[daemon]'
+	echo "anchor_file = $TEST_TMP/anchors.notes"
+	echo "anchor_command = cat >> $TEST_TMP/command.notes"
+} >"$CONF/pinfoldd.conf"
 {
 	echo '[agent]'
 	echo 'description = writes a few decisions'
@@ -127,68 +133,105 @@ verify_intact() {
 }
 row verify-intact verify_intact
 
-# One byte of a copy changed at a time: one offset inside each record (its
-# newline included), the first and the last byte, and 50 random offsets.
-# Each flip XORs a non-zero mask, so the copy always differs. The seed is
-# logged, so a failure can be replayed with FLIP_SEED.
-#
-# Nothing in the file commits to the last record (docs/audit-format.md,
-# "What a plain chain does not prove"): a flip inside one of its strings
-# may verify. Its hash is what an anchor keeps outside the file, so a flip
-# there that verifies must change the hash `chain-verify -v` reports for
-# it; this test keeps that anchor.
+# The log is signed: `pinfold audit pubkey` gives the key, and with it
+# chain-verify checks every checkpoint; the daemon's clean stop left one
+# covering the last record. A key of another log is refused.
+KEY=$TEST_TMP/audit.pub
+signed_log() {
+	local out rc=0
+	"$BUILD/pinfold" audit pubkey --state-dir "$STATE" >"$KEY" || fail "pinfold audit pubkey"
+	grep -Eq '^[^ +]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$' "$KEY" || fail "not a key: $(cat "$KEY")"
+	out=$("$BUILD/chain-verify" --key "$KEY" "$STATE/audit") || fail "chain-verify --key"
+	log "$out"
+	printf '%s\n' "$out" | grep -Eq '^chain-verify: verified [0-9]+ records, seq 0\.\.[0-9]+, last signed checkpoint at seq [0-9]+, 0 records after it unsigned$' ||
+		fail "unexpected verdict '$out'"
+	chain_has "$STATE" "r['type'] == 'genesis' and r['seq'] == 0 and r['format'] == 2"
+	chain_has "$STATE" "r['type'] == 'decision' and 'boot' in r and 'mono' in r and 'host' in r"
+	"$BUILD/pinfold" audit pubkey --state-dir "$TEST_TMP/second/state" >"$TEST_TMP/other.pub" ||
+		fail "no key in the second daemon's state"
+	"$BUILD/chain-verify" --key "$TEST_TMP/other.pub" "$STATE/audit" 2>"$TEST_TMP/wrong" || rc=$?
+	assert_eq 1 "$rc" "chain-verify with another log's key"
+	assert_contains "$TEST_TMP/wrong" "wrong public key"
+}
+row signed-log signed_log
+
+# The anchors got every checkpoint: the file, the command and the journal
+# (the daemon's stderr). With any of them, a copy of the log cut before
+# the last checkpoint is caught even after its checkpoints are cut too.
+anchors() {
+	local a rc
+	"$BUILD/chain-verify" -q --key "$KEY" --anchor "$TEST_TMP/anchors.notes" "$STATE/audit" ||
+		fail "the log does not verify against its anchor file"
+	wait_until 5 test -s "$TEST_TMP/command.notes" || fail "the anchor command got nothing"
+	cmp "$TEST_TMP/anchors.notes" "$TEST_TMP/command.notes" ||
+		fail "the anchor command and the anchor file got different checkpoints"
+	mkdir -p "$TEST_TMP/cut"
+	head -n 5 "$CHAIN" >"$TEST_TMP/cut/chain.jsonl"
+	for a in "$TEST_TMP/anchors.notes" "$STATE/pinfoldd.log"; do
+		rc=0
+		"$BUILD/chain-verify" -q --key "$KEY" --anchor "$a" "$TEST_TMP/cut" 2>"$TEST_TMP/cut.err" ||
+			rc=$?
+		assert_eq 1 "$rc" "chain-verify of a cut copy with the anchor '$a'"
+		assert_contains "$TEST_TMP/cut.err" "truncated before an anchor"
+	done
+}
+row anchors anchors
+
+# Review: the denials, as JSON lines that are the records' own bytes.
+review() {
+	local out
+	out=$("$BUILD/chain-verify" -q --key "$KEY" --decision deny --json "$STATE/audit") ||
+		fail "chain-verify --decision deny"
+	[ -n "$out" ] || fail "no denials shown"
+	printf '%s\n' "$out" | python3 -c '
+import json, sys
+log = set(open(sys.argv[1]).read().splitlines())
+shown = sys.stdin.read().splitlines()
+assert shown and all(json.loads(l)["decision"] == "deny" for l in shown), shown
+assert all(l in log for l in shown), "a record shown is not a line of the log"' "$CHAIN" ||
+		fail "--decision deny --json did not show the denials as they are in the log"
+	out=$("$BUILD/chain-verify" -q --key "$KEY" --action exec --agent "$AGENT" "$STATE/audit")
+	grep -q '/usr/bin/id' <<<"$out" || fail "--action exec --agent: no exec of id in '$out'"
+}
+row review review
+
+# One byte of a copy changed at a time: one offset inside each record and
+# each checkpoint line (their newlines included), the first and the last
+# byte, and 50 random offsets of each file. Each flip XORs a non-zero
+# mask, so the copy always differs. With the key, every flip must be
+# caught, in the last record too: the final checkpoint covers it. The seed
+# is logged, so a failure can be replayed with FLIP_SEED.
 bit_flips() {
 	local seed=${FLIP_SEED:-$RANDOM$RANDOM}
 	mkdir -p "$TEST_TMP/flip"
-	cp "$CHAIN" "$TEST_TMP/flip/chain.jsonl"
-	"$BUILD/chain-verify" -q "$TEST_TMP/flip/chain.jsonl" ||
+	cp "$CHAIN" "$STATE/audit/checkpoints.jsonl" "$TEST_TMP/flip/"
+	"$BUILD/chain-verify" -q --key "$KEY" "$TEST_TMP/flip" ||
 		fail "the unchanged copy does not verify"
 	log "flip seed $seed"
-	python3 - "$BUILD/chain-verify" "$CHAIN" "$TEST_TMP/flip/chain.jsonl" "$seed" <<'EOF' ||
-import random, re, subprocess, sys
+	python3 - "$BUILD/chain-verify" "$KEY" "$STATE/audit" "$TEST_TMP/flip" "$seed" <<'EOF' ||
+import random, subprocess, sys
 
-verify, chain, copy, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-data = open(chain, "rb").read()
+verify, key, src, copy, seed = sys.argv[1:5] + [int(sys.argv[5])]
 rng = random.Random(seed)
-
-
-def run(path):
-    p = subprocess.run([verify, "-v", path], capture_output=True, text=True)
-    m = re.search(r"record (\d+) hashes to ([0-9a-f]{64})", p.stdout)
-    return p.returncode, m and (m.group(1), m.group(2)), p.stderr.strip()
-
-
-rc, anchor, _ = run(chain)
-if rc != 0 or not anchor:
-    sys.exit(f"the chain itself does not verify with -v (exit {rc})")
-last_start = data.rstrip(b"\n").rfind(b"\n") + 1
-
-offsets, start = [], 0
-for line in data.split(b"\n")[:-1]:
-    offsets.append(start + rng.randrange(len(line) + 1))
-    start += len(line) + 1
-offsets += [0, len(data) - 1]
-offsets += [rng.randrange(len(data)) for _ in range(50)]
-
-missed, anchored = [], 0
-for off in offsets:
-    mask = rng.randrange(1, 256)
-    b = bytearray(data)
-    b[off] ^= mask
-    with open(copy, "wb") as f:
-        f.write(b)
-    rc, head, err = run(copy)
-    if rc == 1:
-        continue
-    if rc == 0 and off >= last_start and head and head != anchor:
-        anchored += 1
-        continue
-    line = data[:off].count(b"\n") + 1
-    missed.append(f"offset {off} (line {line}, byte {data[off]:#04x} ^ {mask:#04x}):"
-                  f" exit {rc}, last record {head} {err}")
-nrec = data.count(b"\n")
-print(f"-- {len(offsets)} flips over {nrec} records: {len(missed)} missed, "
-      f"{anchored} in the last record caught only by its anchor", file=sys.stderr)
+missed, total = [], 0
+for name in ("chain.jsonl", "checkpoints.jsonl"):
+    data = open(f"{src}/{name}", "rb").read()
+    offsets, start = [], 0
+    for line in data.split(b"\n")[:-1]:
+        offsets.append(start + rng.randrange(len(line) + 1))
+        start += len(line) + 1
+    offsets += [0, len(data) - 1] + [rng.randrange(len(data)) for _ in range(50)]
+    for off in offsets:
+        mask = rng.randrange(1, 256)
+        b = bytearray(data)
+        b[off] ^= mask
+        open(f"{copy}/{name}", "wb").write(b)
+        p = subprocess.run([verify, "-q", "--key", key, copy], capture_output=True, text=True)
+        total += 1
+        if p.returncode not in (1, 3):
+            missed.append(f"{name} offset {off} ^ {mask:#04x}: exit {p.returncode}")
+    open(f"{copy}/{name}", "wb").write(data)
+print(f"-- {total} flips: {len(missed)} missed", file=sys.stderr)
 for m in missed[:10]:
     print("    " + m, file=sys.stderr)
 sys.exit(1 if missed else 0)
