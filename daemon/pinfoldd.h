@@ -288,6 +288,19 @@ int session_perm(struct daemon *d, const struct policy *p, struct session *s,
 		 const struct agent *a, struct eval_ctx *ctx, struct perm_req *r);
 void session_stop_all(struct daemon *d);
 
+/* workspace.c: find or make a session's workspace, owned by uid, without
+ * following a symlink; as_caller walks it with the caller's file rights. */
+struct ws_owner {
+	uid_t uid;		/* the agent's: it must own the workspace */
+	gid_t gid;
+	bool as_caller;		/* the path came from a caller that is not root */
+	uid_t caller_uid;
+	gid_t caller_gid;
+	const gid_t *groups;	/* the caller's, primary first */
+	size_t ngroups;
+};
+int workspace_prepare(const char *ws, const struct ws_owner *o, char *err, size_t errlen);
+
 /* session_perm.c */
 /* Put a new session's network in the kernel and note what its Landlock
  * rules rest on. Returns 0 or -1. */

@@ -121,50 +121,6 @@ static void env_free(char **env)
 
 /* mkdir -p, each made directory owned by root and 0755, except the last,
  * which is the agent's own. */
-static int workspace_prepare(const char *ws, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	char p[PATH_MAX];
-	struct stat st;
-
-	if (ws[0] != '/' || strlen(ws) >= sizeof(p)) {
-		snprintf(err, errlen, "workspace '%s' is not an absolute path", ws);
-		return -EINVAL;
-	}
-	strcpy(p, ws);
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = 0;
-		if (mkdir(p, 0755) && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create '%s': %s", p, strerror(errno));
-			return -errno;
-		}
-		/* The agent must be able to walk down to its workspace. */
-		if (stat(p, &st) || (!(st.st_mode & S_IXOTH) && st.st_uid != uid)) {
-			snprintf(err, errlen, "agent uid %u cannot reach workspace '%s': '%s' is "
-				 "mode %04o", (unsigned)uid, ws, p, st.st_mode & 07777);
-			return -EACCES;
-		}
-		*s = '/';
-	}
-	if (!mkdir(p, 0700)) {
-		if (chown(p, uid, gid)) {
-			snprintf(err, errlen, "cannot chown workspace '%s': %s", p,
-				 strerror(errno));
-			return -errno;
-		}
-		return 0;
-	}
-	if (errno != EEXIST || lstat(p, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "workspace '%s' is not a directory", p);
-		return -ENOTDIR;
-	}
-	if (st.st_uid != uid) {
-		snprintf(err, errlen, "workspace '%s' belongs to uid %u, not the agent's uid %u",
-			 p, (unsigned)st.st_uid, (unsigned)uid);
-		return -EPERM;
-	}
-	return 0;
-}
-
 struct launch {
 	char **argv;
 	char **envp;
@@ -521,6 +477,7 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 	struct eval_ctx ctx;
 	struct session *s;
 	char wsbuf[PATH_MAX], canon[PATH_MAX], *pw_name, uidname[32];
+	struct ws_owner ws_owner;
 	struct passwd *pw;
 	int cgfd, rc, listen_sock = -1;
 
@@ -560,7 +517,14 @@ struct session *session_start(struct daemon *d, const struct run_request *r, cha
 		return NULL;
 	}
 	strcpy(wsbuf, canon);
-	if (workspace_prepare(wsbuf, L.uid, L.gid, err, errlen))
+	ws_owner.uid = L.uid;
+	ws_owner.gid = L.gid;
+	ws_owner.as_caller = r->workspace && r->dispatcher_uid != 0;
+	ws_owner.caller_uid = r->dispatcher_uid;
+	ws_owner.caller_gid = r->dispatcher_gid;
+	ws_owner.groups = r->groups;
+	ws_owner.ngroups = r->ngroups;
+	if (workspace_prepare(wsbuf, &ws_owner, err, errlen))
 		return NULL;
 	L.workspace = wsbuf;
 
