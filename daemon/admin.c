@@ -53,7 +53,7 @@ json_t *session_json(const struct session *s)
 			 (json_int_t)s->id, "agent", s->agent, "pid", s->pid, "uid", s->uid,
 			 "dispatcher_uid", s->dispatcher_uid, "workspace", s->workspace, "cgroup",
 			 s->cgroup_path, "started", time_json(s->started_ns), "last_activity",
-			 time_json(s->active_ns), "frozen", s->frozen, "ending", s->ending,
+			 time_json(s->active_ns), "frozen", s->frozen || s->held, "ending", s->ending,
 			 "events", (json_int_t)s->events, "denials", (json_int_t)s->denials,
 			 "processes", cgroup_procs_json(s->cgroup_path));
 }

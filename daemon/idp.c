@@ -436,7 +436,6 @@ int64_t idp_next_deadline(struct daemon *d, int64_t now)
 	const struct idp_conf *c = &d->policy->conf.idp;
 	int64_t next = 0;
 
-	(void)now;
 	if (c->url && c->interval_s && d->idp_sync_pid < 0)
 		next = d->idp_next_fetch ? d->idp_next_fetch : now;
 	if (c->max_age_s && !d->idp_stale && last_good(d) > 0) {

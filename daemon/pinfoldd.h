@@ -80,6 +80,7 @@ struct session {
 	bool exited;		/* main process reaped */
 	bool ending;		/* cgroup.kill sent, waiting to rmdir */
 	bool adopted;		/* a PAM login's process, not one the daemon started */
+	bool held;		/* frozen on request (pinfold freeze), apart from frozen */
 	int64_t started_ns;	/* CLOCK_REALTIME */
 	int64_t active_ns;	/* last time its event count moved (see lifecycle.c) */
 	uint64_t events_seen, denials_seen;	/* counts already rolled up */

@@ -688,16 +688,18 @@ void session_kill(struct daemon *d, struct session *s, const char *why)
 	session_end(d, s, why);
 	/* A frozen task is woken by SIGKILL, but a thawed cgroup also lets
 	 * the daemon see it go. */
-	if (s->frozen && !session_freeze(s, false))
-		s->frozen = false;
+	if ((s->frozen || s->held) && !cgroup_freeze(s->cgroup_path, false))
+		s->frozen = s->held = false;
 }
 
+/* A request's freeze is kept apart from a lapsed condition's: a thaw on
+ * request leaves the cgroup frozen while a condition still holds it. */
 int session_freeze(struct session *s, bool frozen)
 {
-	int r = cgroup_freeze(s->cgroup_path, frozen);
+	int r = frozen || !s->frozen ? cgroup_freeze(s->cgroup_path, frozen) : 0;
 
 	if (!r)
-		s->frozen = frozen;
+		s->held = frozen;
 	return r;
 }
 

@@ -207,7 +207,8 @@ static const char *revoke(struct daemon *d, struct session *s, const struct agen
 	enum revoke_action act = a ? a->on_revoke : REVOKE_END;
 
 	if (!net_lost && !path_lost) {
-		if (s->frozen && !cgroup_freeze(s->cgroup_path, false)) {
+		/* A session frozen on request stays so until thawed on request. */
+		if (s->frozen && !s->held && !cgroup_freeze(s->cgroup_path, false)) {
 			s->frozen = false;
 			return "thawed: its conditions hold again";
 		}

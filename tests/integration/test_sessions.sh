@@ -14,18 +14,19 @@ test_dirs
 shell_agent_grants >"$CONF/agents.d/ops.ini"
 start_daemon "$CONF" "$STATE"
 
-# start_counter NAME: a session whose shell bumps a counter file in its
-# workspace ten times a second; prints the session id.
+# start_counter NAME: a session whose shell adds a line to a counter file
+# in its workspace ten times a second (appended, so a reader never sees it
+# half written); prints the session id.
 start_counter() {
 	local ws=$WS/$1
 	spawn "$BUILD/pinfold" --socket "$SOCK" run --agent ops --workspace "$ws" -- \
-		/usr/bin/dash -c 'n=0; while :; do n=$((n+1)); echo $n >count; sleep 0.1; done' \
+		/usr/bin/dash -c 'while :; do echo . >>count; sleep 0.1; done' \
 		>/dev/null 2>&1 </dev/null
 	wait_until 10 test -s "$ws/count" || fail "session $1 never counted"
 	last_session "$STATE"
 }
 
-count_of() { cat "$WS/$1/count"; }
+count_of() { wc -l <"$WS/$1/count"; }
 
 listing() {
 	local sid
@@ -56,6 +57,10 @@ freeze_thaw() {
 	sleep 0.5
 	b=$(count_of freeze)
 	assert_eq "$a" "$b" "counter while frozen"
+	# A reload re-judges every session; a freeze on request outlasts it.
+	pf reload >/dev/null
+	sleep 0.5
+	assert_eq "$b" "$(count_of freeze)" "counter while frozen, after a reload"
 	pf sessions --json | grep -q '"frozen": true' || fail "listing does not say frozen"
 	pf thaw "$sid"
 	wait_until 5 grep -qx 'frozen 0' "$cg/cgroup.events" || fail "cgroup.events still frozen"
