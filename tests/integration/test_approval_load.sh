@@ -1,9 +1,11 @@
 #!/bin/bash
-# Approvals under load: 200 connects held at once in one session, while an
-# approver decides some of them one at a time. Each `pinfold approve`, the
-# whole command from start to exit as approver uid 4242 (its decision
-# synced to disk before the reply), must come back within 50 ms; the approved connects must get out
-# and the others must not.
+# Approvals under load: 200 connects held at once in one session, and 8
+# uids flooding the control socket with hostile clients (oversized and
+# malformed messages, refused verbs, silent connections), while an approver
+# decides some of the held connects one at a time. Each `pinfold approve`,
+# the whole command from start to exit as approver uid 4242 (its decision
+# synced to disk before the reply), must come back within 50 ms; the
+# approved connects must get out and the others must not.
 # shellcheck disable=SC2016 # ${workspace} in single quotes is the policy's
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +60,11 @@ for a in json.load(open(sys.argv[1]))[: int(sys.argv[2])]:
     print(a["request"], a["object"])' "$TEST_TMP/held.json" "$DECIDED")
 [ "${#ids[@]}" -eq "$DECIDED" ] || fail "listed ${#ids[@]} requests, wanted $DECIDED"
 
+python3 "$(dirname "$0")/control_clients.py" flood "$SOCK" 4 $(seq 60010 60017) \
+	>"$TEST_TMP/flood.out" &
+flood=$!
+track_pid "$flood"
+sleep 1
 python3 - "$BUILD/pinfold" "$SOCK" "$LIMIT_MS" "${ids[@]}" <<'EOF' || fail "approvals were slow"
 import subprocess, sys, time
 cli, sock, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -73,6 +80,11 @@ print(f"approve with {len(times)} decided among the held: median {times[len(time
       f"max {times[-1]:.1f} ms", file=sys.stderr)
 sys.exit(0 if times[-1] < limit else 1)
 EOF
+
+wait "$flood"
+log "$(cat "$TEST_TMP/flood.out") hostile connects during the approvals"
+chain_has "$STATE" "r['type'] == 'control-dropped'" >/dev/null ||
+	fail "the flood left no control-dropped record"
 
 # The approved connects got out; the rest are still held.
 for item in "${ids[@]}"; do
