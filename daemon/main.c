@@ -310,8 +310,8 @@ static int setup(struct daemon *d)
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || epoll_add(d, d->listen_fd, TAG_LISTEN, EPOLLIN) ||
-	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) || epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN) ||
-	    lifecycle_setup(d))
+	    epoll_add(d, d->sigfd, TAG_SIGNAL, EPOLLIN) ||
+	    epoll_add(d, bpf_ring_fd(d), TAG_RING, EPOLLIN) || lifecycle_setup(d))
 		return -1;
 	record_start(d);
 	merge_idp_at_start(d);
