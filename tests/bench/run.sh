@@ -227,23 +227,29 @@ bench_build() {
 bench_storm() {
 	echo "== event storm: $opens distinct opens, then $connects distinct connects"
 	seen=0 dropped=0
-	chain=$tmp/state/audit/chain.jsonl
+	audit=$tmp/state/audit
 	daemon_start
-	before=$(wc -l <"$chain")
+	# The log may span segments (chain-SEQ.jsonl, then chain.jsonl).
+	before=$(cat "$audit"/chain*.jsonl | wc -l)
 	pf run --agent storm --workspace "$tmp/storm-ws" -- "$tmp/probe" openstorm "$tmp/storm" "$opens" \
 		>/dev/null || true
 	pf run --agent storm --workspace "$tmp/storm-ws" -- "$tmp/probe" connectstorm "$connects" \
 		>/dev/null || true
 	daemon_stop
-	python3 - "$chain" "$before" "$seen" "$dropped" <<-'EOF'
-	import datetime, json, sys
-	path, skip, seen, dropped = sys.argv[1], *map(int, sys.argv[2:])
+	python3 - "$audit" "$before" "$seen" "$dropped" <<-'EOF'
+	import datetime, glob, itertools, json, os, sys
+	audit, skip, seen, dropped = sys.argv[1], *map(int, sys.argv[2:])
+	closed = sorted(glob.glob(os.path.join(audit, "chain-*.jsonl")),
+	                key=lambda f: int(os.path.basename(f)[6:-6]))
+	lines = itertools.chain(*(open(f) for f in closed + [os.path.join(audit, "chain.jsonl")]))
 	def stamp(r):
 	    return datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
 	start, last, decided, order = {}, {}, {}, []
-	for i, line in enumerate(open(path)):
-	    r = json.loads(line)
+	for i, line in enumerate(lines):
 	    if i < skip:
+	        continue
+	    r = json.loads(line)
+	    if "session" not in r:
 	        continue
 	    if r["type"] == "session-start":
 	        start[r["session"]] = stamp(r)
