@@ -111,48 +111,42 @@ static void key_enabled(struct loader *l, const struct key_def *k,
 			   "no, true, false, 1 or 0", value, k->name);
 }
 
-static int resolve_uid(struct loader *l, const char *value, uid_t *uid)
+/* A number, or a user (group) name looked up now: a typo is an error, not
+ * an id that silently matches nobody. */
+static int resolve_id(struct loader *l, const char *value, bool group, unsigned *out)
 {
 	unsigned long long v;
 	struct passwd *pw;
+	struct group *gr;
 
 	if (isdigit((unsigned char)value[0])) {
-		if (parse_uint(value, (uid_t)-2, &v) == 0) {
-			*uid = (uid_t)v;
+		if (parse_uint(value, (unsigned)-2, &v) == 0) {
+			*out = (unsigned)v;
 			return 0;
 		}
-		load_error(l, l->line, "bad uid '%s'", value);
+		load_error(l, l->line, "bad %s '%s'", group ? "gid" : "uid", value);
 		return -1;
 	}
-	pw = getpwnam(value);
-	if (!pw) {
-		load_error(l, l->line, "unknown user '%s'", value);
-		return -1;
+	if (group && (gr = getgrnam(value))) {
+		*out = gr->gr_gid;
+		return 0;
 	}
-	*uid = pw->pw_uid;
-	return 0;
+	if (!group && (pw = getpwnam(value))) {
+		*out = pw->pw_uid;
+		return 0;
+	}
+	load_error(l, l->line, "unknown %s '%s'", group ? "group" : "user", value);
+	return -1;
+}
+
+static int resolve_uid(struct loader *l, const char *value, uid_t *uid)
+{
+	return resolve_id(l, value, false, uid);
 }
 
 int load_resolve_gid(struct loader *l, const char *value, gid_t *gid)
 {
-	unsigned long long v;
-	struct group *gr;
-
-	if (isdigit((unsigned char)value[0])) {
-		if (parse_uint(value, (gid_t)-2, &v) == 0) {
-			*gid = (gid_t)v;
-			return 0;
-		}
-		load_error(l, l->line, "bad gid '%s'", value);
-		return -1;
-	}
-	gr = getgrnam(value);
-	if (!gr) {
-		load_error(l, l->line, "unknown group '%s'", value);
-		return -1;
-	}
-	*gid = gr->gr_gid;
-	return 0;
+	return resolve_id(l, value, true, gid);
 }
 
 static void key_uid(struct loader *l, const struct key_def *k,
