@@ -87,7 +87,7 @@ $(BUILD)/chain-verify: $(VERIFY_OBJ) $(BUILD)/libpinfold.a
 
 # The PAM module is a shared object: its few objects are built again as
 # position-independent code.
-PAM_SRC := tools/pam_pinfold.c daemon/proto.c daemon/proto_request.c
+PAM_SRC := tools/pam_pinfold.c daemon/proto.c daemon/proto_request.c daemon/sandbox_apply.c
 PAMDIR  ?= /lib/$(shell $(CC) -print-multiarch)/security
 
 $(BUILD)/pic/%.o: %.c $(HEADERS)

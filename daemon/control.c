@@ -377,7 +377,8 @@ static void verb_admin(struct daemon *d, struct client *c, json_t *m, int *fds, 
 {
 	const char *verb = json_string_value(json_object_get(m, "verb"));
 	struct requester who = { .uid = c->peer.cred.uid, .pid = c->peer.cred.pid };
-	struct admin_req q = { m, fds, nfds, &who };
+	int out[PROTO_FDS_MAX], nout = 0;
+	struct admin_req q = { m, fds, nfds, &who, out, &nout };
 	const char *user = peer_user(&c->peer);
 	json_t *reply;
 
@@ -388,8 +389,10 @@ static void verb_admin(struct daemon *d, struct client *c, json_t *m, int *fds, 
 	reply = admin_verb(d, verb, &q);
 	if (!reply)
 		reply = reply_err("verb '%s' is not served by this pinfoldd", verb);
-	client_send(c, reply, NULL, 0);
+	client_send(c, reply, out, nout);
 	json_decref(reply);
+	for (int i = 0; i < nout; i++)
+		close(out[i]);
 }
 
 /* The caller as approval.c sees it: uid, pid, and every group. */

@@ -360,6 +360,11 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 			notify_ready(d, s, ev->events);
 		break;
 	case TAG_HOOK: approval_hook_done(d, fd); break;
+	case TAG_PAM:
+		s = session_find_restrict(d, fd);
+		if (s)
+			pam_restrict_ready(d, s);
+		break;
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <linux/filter.h>
 
 #include "daemon/chain.h"
+#include "daemon/sandbox.h"
 #include "policy/policy.h"
 
 #define PINFOLD_VERSION "0.1.0"
@@ -90,6 +91,10 @@ struct session {
 	uint64_t events, denials, processes;
 	unsigned approve;	/* SI_* flags of its approve grants */
 	int notify_fd;		/* seccomp listener, -1 without approve grants */
+	/* A PAM login's socket for its word on the restrictions it applied
+	 * (pam_verbs.c), until that word comes; -1 otherwise. */
+	int restrict_fd;
+	int64_t restrict_deadline_ms;	/* CLOCK_MONOTONIC */
 	struct gated_exec *gated;
 	size_t ngated;
 	struct approval_grant *grants_live;
@@ -189,7 +194,7 @@ struct daemon {
 /* What an epoll event's data names: a tag in the high half, the fd in the
  * low half. */
 enum ev_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_RING, TAG_CLIENT, TAG_PIDFD, TAG_TIMER,
-	      TAG_SYNC, TAG_NOTIFY, TAG_HOOK };
+	      TAG_SYNC, TAG_NOTIFY, TAG_HOOK, TAG_PAM };
 int epoll_add(struct daemon *d, int fd, enum ev_tag tag, uint32_t events);
 
 /* log.c: stderr logging; success is quiet unless -v. */
@@ -242,18 +247,11 @@ int landlock_probe_abi(void);
 int landlock_build(int abi, const struct grants *g, const char *workspace, const char *home,
 		   char *err, size_t errlen);
 /* The seccomp program of a session's first process; with approve flags
- * (SI_*) it also sends held syscalls to a listener. */
-/* The descriptor the first process sends its listener over. */
-#define LISTENER_SOCK_FD 111
-struct sandbox_filter {
-	struct sock_fprog prog;
-	bool notify;		/* load with a listener, and send it */
-};
+ * (SI_*) it also sends held syscalls to a listener. sandbox_filter_fd
+ * exports it into a memfd (or returns a negative errno), for
+ * a process that loads it elsewhere (pam_pinfold.so). */
 int sandbox_filter(unsigned approve, struct sandbox_filter *f);
-void sandbox_filter_free(struct sandbox_filter *f);
-/* In the first process: no_new_privs, Landlock, the filter; with a
- * listener, sends it over notify_sock (SCM_RIGHTS) and closes both. */
-int sandbox_apply_child(int ruleset_fd, const struct sandbox_filter *f, int notify_sock);
+int sandbox_filter_fd(unsigned approve);
 /* Whether the seccomp filter refuses syscall nr (or some uses of it). */
 bool sandbox_denies_syscall(int nr);
 
@@ -280,6 +278,7 @@ void session_client_gone(struct daemon *d, struct session *s);
 void session_signal(struct daemon *d, struct session *s, int sig);
 void session_tick(struct daemon *d);
 struct session *session_find_notify(struct daemon *d, int fd);
+struct session *session_find_restrict(struct daemon *d, int fd);
 /* Judge a session's conditions now: reload its network entries, and
  * freeze, thaw or end it as its agent's on_revoke says. why is recorded. */
 void session_reevaluate(struct daemon *d, struct session *s, const char *why);
@@ -317,11 +316,16 @@ void session_conditions_due(struct daemon *d);
 /* Ends a session (cgroup.kill); its end record follows when reaped. */
 void session_end(struct daemon *d, struct session *s, const char *why);
 
-/* Makes a session of agent a for a process the daemon did not start (a
+/*
+ * Makes a session of agent a for a process the daemon did not start (a
  * PAM login, pid) running as uid: a cgroup of its own, the process moved
- * into it. The session ends when that process does. */
+ * into it. The session ends when that process does. fds receive what the
+ * process applies to itself: the Landlock ruleset, the seccomp program
+ * (a memfd), and its end of the socket it answers on (see pam_verbs.c).
+ */
+#define ADOPT_FDS 3
 struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
-			      const char *user, char *err, size_t errlen);
+			      const char *user, int fds[ADOPT_FDS], char *err, size_t errlen);
 /* session_end, thawing a frozen session too, so the daemon sees it go. */
 void session_kill(struct daemon *d, struct session *s, const char *why);
 /* Writes the session's cgroup.freeze. Returns 0 or a negative errno. */
@@ -344,6 +348,10 @@ struct admin_req {
 	const int *fds;
 	int nfds;
 	const struct requester *who;
+	/* Descriptors a verb sends with its reply (PROTO_FDS_MAX at most);
+	 * the caller closes them once sent. */
+	int *reply_fds;
+	int *nreply_fds;
 };
 json_t *admin_verb(struct daemon *d, const char *verb, const struct admin_req *q);
 /* A session as the sessions verb lists it, processes included. */
@@ -388,6 +396,13 @@ json_t *idp_verb_sync(struct daemon *d, const struct admin_req *q);
 /* pam_verbs.c: what pam_pinfold.so asks. */
 json_t *pam_verb_account(struct daemon *d, const struct admin_req *q);
 json_t *pam_verb_open(struct daemon *d, const struct admin_req *q);
+/* How long a login has to answer that it applied its restrictions. */
+#define PAM_RESTRICT_WAIT_MS 10000
+/* The login's answer on s->restrict_fd; ends the session unless it says
+ * every restriction is in place. */
+void pam_restrict_ready(struct daemon *d, struct session *s);
+/* Ends a session whose login is not restricted, recording why. */
+void pam_restrict_fail(struct daemon *d, struct session *s, const char *why);
 /* inventory.c: the agents verb. */
 json_t *inventory_verb(struct daemon *d, const struct admin_req *q);
 void inventory_roll(struct daemon *d);

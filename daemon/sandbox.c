@@ -327,14 +327,12 @@ static int seccomp_build(scmp_filter_ctx *out, unsigned approve)
 
 /* libseccomp 2.5 loads a filter only with the flags it knows, and
  * WAIT_KILLABLE_RECV is not one of them, so the program is exported and
- * loaded with seccomp(2) by the session's first process. */
-int sandbox_filter(unsigned approve, struct sandbox_filter *f)
+ * loaded with seccomp(2) by the process it binds (sandbox_apply.c). */
+int sandbox_filter_fd(unsigned approve)
 {
 	scmp_filter_ctx ctx;
-	struct stat st;
 	int r, fd;
 
-	memset(f, 0, sizeof(*f));
 	r = seccomp_build(&ctx, approve);
 	if (r)
 		return r;
@@ -346,56 +344,21 @@ int sandbox_filter(unsigned approve, struct sandbox_filter *f)
 	}
 	r = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
-	if (!r && (fstat(fd, &st) || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter)))
-		r = -EINVAL;
-	if (!r) {
-		f->prog.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
-		f->prog.filter = malloc(st.st_size);
-		if (!f->prog.filter || pread(fd, f->prog.filter, st.st_size, 0) != st.st_size)
-			r = -EIO;
+	if (r) {
+		close(fd);
+		return r;
 	}
-	close(fd);
-	f->notify = approve != 0;
-	if (r)
-		sandbox_filter_free(f);
-	return r;
+	return fd;
 }
 
-void sandbox_filter_free(struct sandbox_filter *f)
+int sandbox_filter(unsigned approve, struct sandbox_filter *f)
 {
-	free(f->prog.filter);
-	f->prog.filter = NULL;
-}
+	int r, fd = sandbox_filter_fd(approve);
 
-/* Hands the listener to pinfoldd before the agent's command runs: until
- * the daemon holds it, a held syscall waits in the kernel. */
-static int send_listener(int sock, int listener)
-{
-	json_t *m = json_pack("{s:s}", "listener", "seccomp");
-	int r = proto_send(sock, m, &listener, 1);
-
-	json_decref(m);
-	return r;
-}
-
-int sandbox_apply_child(int ruleset_fd, const struct sandbox_filter *f, int notify_sock)
-{
-	unsigned long flags = f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER |
-					  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
-	long fd;
-	int r = 0;
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0))
-		return -errno;
-	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &f->prog);
+	memset(f, 0, sizeof(*f));
 	if (fd < 0)
-		return -errno;
-	if (f->notify) {
-		r = send_listener(notify_sock, (int)fd);
-		close((int)fd);
-		close(notify_sock);
-	}
+		return fd;
+	r = sandbox_filter_load(fd, approve != 0, f);
+	close(fd);
 	return r;
 }

@@ -254,6 +254,8 @@ static void session_free(struct session *s)
 {
 	if (s->notify_fd >= 0)
 		close(s->notify_fd);
+	if (s->restrict_fd >= 0)
+		close(s->restrict_fd);
 	for (size_t i = 0; i < s->ngated; i++)
 		free(s->gated[i].path);
 	free(s->gated);
@@ -317,6 +319,7 @@ static struct session *session_new(struct daemon *d, const struct agent *a)
 	s->agent_id = a->id;
 	s->pidfd = -1;
 	s->notify_fd = -1;
+	s->restrict_fd = -1;
 	s->client_fd = -1;
 	s->started_ns = s->active_ns = audit_now_ns();
 	s->started = s->started_ns / 1000000000;
@@ -342,15 +345,63 @@ static int adopt_identity(struct session *s, pid_t pid, uid_t uid, uid_t by)
 	return s->workspace && s->dispatcher_gids && s->pidfd >= 0 ? 0 : -1;
 }
 
+/* What the login process applies to itself, built as a run session's
+ * first process has it built: a ruleset from the agent's grants, the
+ * seccomp program, and a socket pair for the process's answer. A login
+ * has no workspace: grants naming ${workspace} are skipped; ${home} is
+ * the account's home. */
+static int adopt_sandbox(struct daemon *d, struct session *s, struct perm_req *pr,
+			 int fds[ADOPT_FDS], char *err, size_t errlen)
+{
+	struct diag dg = { 0 };
+	int sp[2], rc;
+
+	pr->vars = (struct bind_vars){ NULL, s->home, s->dispatcher_name };
+	s->grants = grants_for(pr, &dg);
+	for (size_t i = 0; i < dg.n; i++)
+		log_warn("%s", dg.msgs[i]);
+	diag_free(&dg);
+	if (!s->grants) {
+		snprintf(err, errlen, "cannot bind the grants of agent '%s'", s->agent);
+		return -1;
+	}
+	snprintf(s->landlock_policy, sizeof(s->landlock_policy), "%s", d->policy->hash_hex);
+	fds[0] = landlock_build(d->landlock_abi, s->grants, NULL, s->home, err, errlen);
+	if (fds[0] < 0)
+		return -1;
+	fds[1] = rc = sandbox_filter_fd(s->approve);
+	if (rc >= 0)
+		rc = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) ? -errno : 0;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot build the seccomp filter: %s", strerror(-rc));
+		close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return -1;
+	}
+	s->restrict_fd = sp[0];
+	fds[2] = sp[1];
+	return 0;
+}
+
+static void close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid, uid_t uid,
-			      const char *user, char *err, size_t errlen)
+			      const char *user, int fds[ADOPT_FDS], char *err, size_t errlen)
 {
 	char *argv[] = { (char *)user, NULL };
 	struct perm_req pr = { 0 };
+	const char *home;
 	struct eval_ctx ctx;
 	struct session *s;
 	int rc;
 
+	fds[0] = fds[1] = fds[2] = -1;
 	if (agent_may_run(d, a, err, errlen))
 		return NULL;
 	s = session_new(d, a);
@@ -359,15 +410,17 @@ struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid
 		goto fail_free;
 	}
 	ctx.launch = "pam";
+	s->approve = notify_flags(a);
+	home = agent_home(a, uid, NULL);
+	s->home = home ? strdup(home) : NULL;
+	if (adopt_sandbox(d, s, &pr, fds, err, errlen))
+		goto fail_free;
 	rc = cgroup_create_session(d, a->name, s->id, &s->cgroup_path, &s->cgroup_id);
 	if (rc) {
 		snprintf(err, errlen, "cannot create session cgroup under '%s': %s", d->cgroot,
 			 strerror(-rc));
 		goto fail_free;
 	}
-	/* A login has no seccomp listener to hold an action on: an approve
-	 * rule's exec is killed at exec and its connect refused, unheld. */
-	s->approve = notify_flags(a);
 	rc = bpf_session_add(d, s->cgroup_id, s->id, s->net_id, s->approve);
 	if (!rc)
 		rc = notify_session_start(d, s, a);
@@ -378,6 +431,7 @@ struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid
 			 (unsigned long long)s->id, strerror(-rc));
 		bpf_session_del(d, s->cgroup_id);
 		bpf_session_net(d, s->net_id, NULL, 0, NULL, 0);
+		notify_session_end(d, s);
 		cgroup_remove(s->cgroup_path);
 		goto fail_free;
 	}
@@ -385,11 +439,17 @@ struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid
 	s->next = d->sessions;
 	d->sessions = s;
 	epoll_add(d, s->pidfd, TAG_PIDFD, EPOLLIN);
+	/* Its answer is awaited in the main loop; a login that gives none in
+	 * time is ended (pam_verbs.c). */
+	epoll_add(d, s->restrict_fd, TAG_PAM, EPOLLIN);
+	s->restrict_deadline_ms = mono_ms() + PAM_RESTRICT_WAIT_MS;
 	record_start(d, s, argv);
 	audit_flush(d, true);
 	return s;
 
 fail_free:
+	close_fds(fds, ADOPT_FDS);
+	fds[0] = fds[1] = fds[2] = -1;
 	free((void *)pr.bounds);
 	if (s && s->pidfd >= 0)
 		close(s->pidfd);
@@ -658,7 +718,10 @@ static void record_end(struct daemon *d, struct session *s, const char *why)
 
 	json_object_set_new(rec, "session", json_integer((json_int_t)s->id));
 	json_object_set_new(rec, "agent", json_string(s->agent));
-	if (WIFEXITED(s->status))
+	/* How an adopted login ended is its parent's to know, not ours. */
+	if (s->adopted)
+		;
+	else if (WIFEXITED(s->status))
 		json_object_set_new(rec, "exit", json_integer(WEXITSTATUS(s->status)));
 	else if (WIFSIGNALED(s->status))
 		json_object_set_new(rec, "signal", json_integer(WTERMSIG(s->status)));
@@ -764,6 +827,8 @@ void session_tick(struct daemon *d)
 		struct session *s = *pp;
 
 		/* Activity is noted here, once a loop, not once an event. */
+		if (s->restrict_fd >= 0 && mono_ms() >= s->restrict_deadline_ms)
+			pam_restrict_fail(d, s, "no answer from the login process in time");
 		if (s->events != s->events_seen) {
 			s->events_seen = s->events;
 			s->active_ns = audit_now_ns();
@@ -788,6 +853,14 @@ struct session *session_find_notify(struct daemon *d, int fd)
 {
 	for (struct session *s = d->sessions; s; s = s->next)
 		if (s->notify_fd == fd)
+			return s;
+	return NULL;
+}
+
+struct session *session_find_restrict(struct daemon *d, int fd)
+{
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->restrict_fd == fd)
 			return s;
 	return NULL;
 }

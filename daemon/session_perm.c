@@ -289,7 +289,9 @@ static struct perm_stages *stages_of(struct daemon *d, struct session *s)
 		return s->explain;
 	if (!a || session_perm(d, d->policy, s, a, &ctx, &r) < 0)
 		return NULL;
-	r.vars = (struct bind_vars){ s->workspace, s->home, s->dispatcher_name };
+	/* A PAM login has no workspace (""). */
+	r.vars = (struct bind_vars){ *s->workspace ? s->workspace : NULL, s->home,
+				     s->dispatcher_name };
 	s->explain = perm_stages_build(&r);
 	free((void *)r.bounds);
 	return s->explain;

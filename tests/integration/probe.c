@@ -32,6 +32,8 @@
  *                                "ok N" once every child has ended
  *   probe control SOCKET VERB    one control request {"verb": VERB}; "ok",
  *                                or "refused: ERROR" (exit 1)
+ *   probe unshare                unshare(CLONE_NEWUSER), which an unprivileged
+ *                                process may do unless seccomp refuses it
  *
  * ECONNREFUSED from connect means the kernel let the connect out.
  */
@@ -44,6 +46,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -290,6 +293,13 @@ static int act_cgroup(char **argv, int argc)
 		return report_errno(err);
 	printf("%s\n", line);
 	return 0;
+}
+
+static int act_unshare(char **argv, int argc)
+{
+	(void)argv;
+	(void)argc;
+	return unshare(CLONE_NEWUSER) ? report_errno(errno) : report_ok();
 }
 
 static int act_report(char **argv, int argc)
@@ -627,6 +637,7 @@ static const struct action actions[] = {
 	{ "report", 1, -1, act_report },
 	{ "doublefork", 2, -1, act_doublefork },
 	{ "cgroup", 0, 0, act_cgroup },
+	{ "unshare", 0, 0, act_unshare },
 	{ "sleep", 1, 1, act_sleep },
 	{ "openstorm", 2, 2, act_openstorm },
 	{ "connectstorm", 1, 1, act_connectstorm },

@@ -84,22 +84,6 @@ UID_AGENT=
 
 as_approver() { setpriv --reuid="$APPROVER" --regid="$APPROVER" --clear-groups "$@"; }
 
-# held_id OBJECT: wait up to 5 s for a pending request whose object is
-# OBJECT, print its id.
-held_id() {
-	local id i
-	for i in $(seq 50); do
-		id=$(pf approvals --json | python3 -c '
-import json, sys
-for a in json.load(sys.stdin):
-    if a["object"] == sys.argv[1]:
-        print(a["request"]); break' "$1")
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	fail "no pending request for '$1'"
-}
-
 held_field() { # ID FIELD
 	pf approvals --json | python3 -c '
 import json, sys
