@@ -409,7 +409,6 @@ struct session *session_adopt(struct daemon *d, const struct agent *a, pid_t pid
 		snprintf(err, errlen, "cannot follow pid %d: %s", (int)pid, strerror(errno));
 		goto fail_free;
 	}
-	ctx.launch = "pam";
 	s->approve = notify_flags(a);
 	home = agent_home(a, uid, NULL);
 	s->home = home ? strdup(home) : NULL;

@@ -34,7 +34,8 @@ int session_perm(struct daemon *d, const struct policy *p, struct session *s,
 	(void)d;
 	*ctx = (struct eval_ctx){
 		.agent = a, .uid = s->dispatcher_uid, .user = s->dispatcher_name,
-		.gids = s->dispatcher_gids, .ngids = s->ndispatcher_gids, .launch = "run",
+		.gids = s->dispatcher_gids, .ngids = s->ndispatcher_gids,
+		.launch = s->adopted ? "pam" : "run",
 		.tty = s->tty, .start = s->started, .now = now_s(),
 	};
 	if (perm_bounds(p, a->name, s->dispatcher_uid, s->dispatcher_gids,

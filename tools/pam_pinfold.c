@@ -180,6 +180,7 @@ static int answer(int sock, const char *error, int listener, char *why, size_t l
 
 	json_decref(m);
 	m = NULL;
+	why[0] = 0;
 	if (!r)
 		r = recv_reply(sock, &m, fds, &nfds);
 	close_all(fds, nfds);
@@ -196,7 +197,7 @@ static int restrict_session(pam_handle_t *ph, json_t *m, const int *fds, int nfd
 {
 	const char *agent = json_string_value(json_object_get(m, "agent"));
 	long long id = (long long)json_integer_value(json_object_get(m, "session"));
-	char why[512] = "", confirm[512] = "";
+	char why[512], confirm[512];
 	int listener, r;
 
 	/* Without its socket pinfoldd hears nothing, and ends the session

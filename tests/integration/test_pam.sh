@@ -5,8 +5,8 @@
 # cgroup, under the agent's network rules, Landlock grants, seccomp filter
 # and no_new_privs, with the session and its decisions chained; an
 # account that is no agent's is left alone; a login that cannot be
-# restricted is ended; an exec held for approval waits for an approver;
-# a disabled or expired agent is refused at the account stage.
+# restricted is ended; an exec or connect held for approval waits for an
+# approver; a disabled or expired agent is refused at the account stage.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent.sh"
@@ -32,7 +32,10 @@ echo "not for agents" >"$SECRET"
 PUB=$TEST_TMP/pub
 mkdir -p "$PUB"
 echo "for agents" >"$PUB/file.txt"
-chmod 0644 "$SECRET" "$PUB/file.txt"
+# Granted only to sessions launched one way: a login is launched "pam".
+echo "for logins" >"$TEST_TMP/pam-only.txt"
+echo "for runs" >"$TEST_TMP/run-only.txt"
+chmod 0644 "$SECRET" "$PUB/file.txt" "$TEST_TMP/pam-only.txt" "$TEST_TMP/run-only.txt"
 chmod 0755 "$PUB"
 # A program held for approval: a copy of probe.
 TOOL=$TEST_TMP/bin/tool
@@ -40,7 +43,9 @@ install -m 0755 "$PROBE" "$TOOL"
 
 PORT=$(free_port)
 tcp_listener 127.0.0.1 "$PORT"
-agent_ini() { # EXTRA_AGENT_LINE [EXTRA_EXEC_LINE]
+HELD_PORT=$(free_port)
+tcp_listener 127.0.0.1 "$HELD_PORT"
+agent_ini() { # EXTRA_AGENT_LINE [EXTRA_EXEC_LINE [EXTRA_NETWORK_LINE]]
 	echo '[agent]'
 	echo "unix_user = $SVC"
 	echo "$1"
@@ -51,8 +56,11 @@ agent_ini() { # EXTRA_AGENT_LINE [EXTRA_EXEC_LINE]
 	echo '[files]'
 	probe_file_grants
 	echo "read = $PUB"
+	echo "read = $TEST_TMP/pam-only.txt when session.launch = pam"
+	echo "read = $TEST_TMP/run-only.txt when session.launch = run"
 	echo '[network]'
 	echo "connect = 127.0.0.1/32 $PORT"
+	echo "${3:-}"
 	echo '[approval]'
 	echo "approvers = $APPROVER"
 }
@@ -102,6 +110,8 @@ read-granted    svc     read $PUB/file.txt        ok
 read-denied     svc     read $SECRET              EACCES
 exec-denied     svc     exec /usr/bin/id          EACCES
 syscall-denied  svc     unshare                   EPERM
+launch-pam      svc     read $TEST_TMP/pam-only.txt  ok
+launch-run      svc     read $TEST_TMP/run-only.txt  EACCES
 not-an-agent    nobody  cgroup                    0::/
 not-restricted  nobody  read $SECRET              ok
 TAB
@@ -195,43 +205,47 @@ r['error'].startswith('no answer from the login process')"
 }
 row silent-login silent_login
 
-# The agent gains an approve grant: the login process's seccomp filter
-# sends execs to pinfoldd, which holds that program until an approver
-# decides.
+# The agent gains approve grants: the login process's seccomp filter
+# sends execs and connects to pinfoldd, which holds the program and the
+# destination marked approve until an approver decides.
 pf_as_approver() { setpriv --reuid="$APPROVER" --regid="$APPROVER" --clear-groups \
 	"$BUILD/pinfold" --socket "$SOCK" "$@"; }
-# VERB OUTPUT DECISION: the held exec, decided by VERB, gives OUTPUT.
+# VERB OBJECT OUTPUT DECISION PROBE-ARGS...: the held OBJECT, decided by
+# VERB, gives OUTPUT.
 check_held() {
-	local id pid
-	login "$SVC" "$PROBE" exec "$TOOL" cgroup >"$TEST_TMP/held.out" 2>&1 &
+	local id pid verb=$1 object=$2 want=$3 decision=$4
+	shift 4
+	login "$SVC" "$PROBE" "$@" >"$TEST_TMP/held.out" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	id=$(held_id "$TOOL")
+	id=$(held_id "$object")
 	[ ! -s "$TEST_TMP/held.out" ] || fail "ran before a decision: $(cat "$TEST_TMP/held.out")"
-	pf_as_approver "$1" "$id" >/dev/null || fail "uid $APPROVER could not $1 request $id"
+	pf_as_approver "$verb" "$id" >/dev/null || fail "uid $APPROVER could not $verb request $id"
 	wait "$pid" || true
-	case $2 in
-	/*) assert_contains "$TEST_TMP/held.out" "^0::.*$2" ;;
-	*)
-		assert_eq "$2" "$(cat "$TEST_TMP/held.out")" "the held exec"
-		chain_has "$STATE" "r['type'] == 'decision' and r['action'] == 'exec' and \
-r['object'] == '$TOOL' and r['outcome'] == 'EACCES' and \
-r['rule'] == 'approval: request $id not approved'"
-		;;
+	case $want in
+	/*) assert_contains "$TEST_TMP/held.out" "^0::.*$want" ;;
+	*) assert_eq "$want" "$(cat "$TEST_TMP/held.out")" "the held action" ;;
 	esac
 	chain_has "$STATE" "r['type'] == 'approval-request' and r['request'] == $id and \
-r['object'] == '$TOOL' and r['agent'] == 'svc'"
+r['object'] == '$object' and r['agent'] == 'svc'"
 	chain_has "$STATE" "r['type'] == 'approval-decision' and r['request'] == $id and \
-r['decision'] == '$3' and r['approver_uid'] == $APPROVER"
+r['decision'] == '$decision' and r['approver_uid'] == $APPROVER"
 	chain_has "$STATE" "r['type'] == 'session-restrict' and r['outcome'] == 'applied' and \
 r['approvals'] == 'held'"
 }
-agent_ini 'description = service account' "approve = $TOOL timeout=10s" >"$INI"
+agent_ini 'description = service account' "approve = $TOOL timeout=10s" \
+	"approve = 127.0.0.1/32 $HELD_PORT timeout=10s" >"$INI"
 pf reload >/dev/null
-table check_held <<'TAB'
-held-approved   approve  /pinfold/svc/  approve
-held-denied     deny     EACCES         deny
+table check_held <<TAB
+held-exec-ok      approve  $TOOL  /pinfold/svc/  approve  exec $TOOL cgroup
+held-exec-denied  deny     $TOOL  EACCES         deny     exec $TOOL cgroup
+held-connect-ok   approve  127.0.0.1:$HELD_PORT  ok     approve  connect 127.0.0.1 $HELD_PORT
+held-connect-denied deny     127.0.0.1:$HELD_PORT  EPERM  deny     connect 127.0.0.1 $HELD_PORT
 TAB
+# The denied exec's record names the refusal.
+row held-exec-denied-record chain_has "$STATE" "r['type'] == 'decision' and \
+r['action'] == 'exec' and r['object'] == '$TOOL' and r['outcome'] == 'EACCES' and \
+r['rule'].startswith('approval: request ')"
 
 # LINE STATUS MESSAGE: the agent file gets LINE; the login must end at the
 # account stage with MESSAGE and no session.
