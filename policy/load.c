@@ -517,7 +517,9 @@ static void bound_free(struct bound *b)
 {
 	free(b->file);
 	free(b->uids);
+	names_free(b->user_names, b->nuids);
 	free(b->gids);
+	names_free(b->group_names, b->ngids);
 	names_free(b->agents, b->nagents);
 	set_free(&b->set);
 }
