@@ -38,7 +38,7 @@ static int policy_usage(void)
 		"       pinfold policy show [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                           [--home DIR]\n"
 		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for\n"
-		"approval.\n");
+		"approval; show exits 0, or 1 when the user may not launch the agent.\n");
 	return 2;
 }
 
@@ -212,6 +212,17 @@ static int perm_of(const struct policy *p, const struct agent *ag, const struct 
 	return 0;
 }
 
+/* Whether the user may launch the agent at all, as the daemon judges a
+ * launch; when not, says so: there is no session to explain or show. */
+static bool may_launch(const struct policy *p, const struct agent *ag, const struct who *w)
+{
+	if (policy_may_dispatch(p, ag->name, w->uid, w->gids, (size_t)w->ngids))
+		return true;
+	printf("deny: uid %u may not launch agent '%s' (layer: dispatcher bound)\n",
+	       (unsigned)w->uid, ag->name);
+	return false;
+}
+
 /* Held until an approver decides: exit status 3. */
 static int explain_approve(const struct policy *p, uint32_t rule)
 {
@@ -249,9 +260,7 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 		return policy_usage();
 	if (perm_of(p, ag, a, &w, &ctx, &r) < 0)
 		return 2;
-	if (!policy_may_dispatch(p, ag->name, w.uid, w.gids, (size_t)w.ngids)) {
-		printf("deny: uid %u may not launch agent '%s' (layer: dispatcher bound)\n",
-		       (unsigned)w.uid, ag->name);
+	if (!may_launch(p, ag, &w)) {
 		free((void *)r.bounds);
 		return 1;
 	}
@@ -313,6 +322,10 @@ static int show(const struct policy *p, const struct agent *ag, const struct pol
 
 	if (perm_of(p, ag, a, &w, &ctx, &r) < 0)
 		return 2;
+	if (!may_launch(p, ag, &w)) {
+		free((void *)r.bounds);
+		return 1;
+	}
 	session_dirs(ag, a, ws);
 	r.vars = (struct bind_vars){ ws, a->home ? a->home : ag->home ? ag->home : ws, ctx.user };
 	g = grants_for(&r, &d);
