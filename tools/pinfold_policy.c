@@ -37,8 +37,11 @@ static int policy_usage(void)
 		"                              --connect ADDR:PORT)\n"
 		"       pinfold policy show [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                           [--home DIR]\n"
-		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for\n"
-		"approval; show exits 0, or 1 when the user may not launch the agent.\n");
+		"check exits 0 when clean, 1 for problems in the configuration. explain\n"
+		"exits 0 for an allow, 1 for a deny, 3 for an action held for approval;\n"
+		"show exits 0, or 1 when the user may not launch the agent. Both exit 2\n"
+		"for a usage error, an unknown agent or user, or a configuration that\n"
+		"does not load.\n");
 	return 2;
 }
 
@@ -96,12 +99,13 @@ static struct policy *load(const struct policy_args *a)
 	return p;
 }
 
-static const struct agent *find_agent(const struct policy *p, const char *name)
+static const struct agent *find_agent(const struct policy *p, const char *name,
+				      const char *dir)
 {
 	const struct agent *ag = name ? policy_agent(p, name) : NULL;
 
 	if (name && !ag)
-		fprintf(stderr, "pinfold: no agent '%s' in the configuration\n", name);
+		fprintf(stderr, "pinfold: no agent '%s' in the configuration '%s'\n", name, dir);
 	return ag;
 }
 
@@ -378,9 +382,11 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 		return policy_usage();
 	if (strcmp(verb, "check") && strcmp(verb, "explain") && strcmp(verb, "show"))
 		return policy_usage();
+	/* For explain and show, 1 is a deny: a configuration that does not
+	 * load, like an agent it does not have, must not read as one. */
 	p = load(&a);
 	if (!p)
-		return 1;
+		return a.check ? 1 : 2;
 	if (!strcmp(verb, "check")) {
 		if (c->verbose)
 			printf("%s: %zu agent(s), %zu rule(s), policy %s\n", a.config_dir, p->nagents,
@@ -388,10 +394,10 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 		policy_free(p);
 		return 0;
 	}
-	ag = find_agent(p, a.agent);
+	ag = find_agent(p, a.agent, a.config_dir);
 	if (!ag) {
 		policy_free(p);
-		return a.agent ? 1 : policy_usage();
+		return a.agent ? 2 : policy_usage();
 	}
 	rc = !strcmp(verb, "explain") ? explain(p, ag, &a) : show(p, ag, &a);
 	policy_free(p);
