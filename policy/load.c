@@ -465,7 +465,9 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.clients_per_uid = 32;
 	audit_conf_defaults(&l.p->conf.audit);
 	load_all(&l, config_dir);
-	if (!l.nerr && !l.oom)
+	/* Every agent's [attributes] is read even from a file with errors, so
+	 * a condition on one no agent declares is reported with the rest. */
+	if (!l.oom)
 		l.nerr += cond_check_attrs(l.p, d);
 	if (!l.nerr && !l.oom)
 		l.nerr += roles_resolve(l.p, d);
