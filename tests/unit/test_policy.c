@@ -129,6 +129,20 @@ static const struct bad_case bad_cases[] = {
 	{ "agents.d/ci.ini", "[network]\nunix = /run/../x.sock\n", 0,
 	  { "agents.d/ci.ini:2: bad unix socket '/run/../x.sock': an absolute path "
 	    "without '//', '.', '..' or a trailing '/'" } },
+	/* '..' in a grant: out of a variable's directory, or anywhere. */
+	{ "agents.d/ci.ini", "[files]\nread = /usr\nwrite = ${workspace}/..\n", 0,
+	  { "agents.d/ci.ini:3: '..' in path '${workspace}/..': name the directory itself" } },
+	{ "agents.d/ci.ini", "[files]\nread = ${home}/a/../../etc\n", 0,
+	  { "agents.d/ci.ini:2: '..' in path '${home}/a/../../etc': name the directory "
+	    "itself" } },
+	{ "agents.d/ci.ini", "[files]\ndeny = /home/${user}/..\n", 0,
+	  { "agents.d/ci.ini:2: '..' in path '/home/${user}/..': name the directory itself" } },
+	{ "roles.d/r.ini", "[exec]\nallow = /usr/lib/../bin\n", 0,
+	  { "roles.d/r.ini:2: '..' in path '/usr/lib/../bin': name the directory itself" } },
+	{ "agents.d/ci.ini", "[exec]\napprove = ${workspace}/../x\n", 0,
+	  { "agents.d/ci.ini:2: '..' in path '${workspace}/../x': name the directory itself" } },
+	{ "users.d/u.ini", "[bound]\nusers = 0\nagents = *\n[files]\nread = /..\n", 0,
+	  { "users.d/u.ini:5: '..' in path '/..': name the directory itself" } },
 	{ "agents.d/ci.ini", "[network]\nunix = ${workspace}/s\n", 0,
 	  { "agents.d/ci.ini:2: bad unix socket '${workspace}/s': an absolute path "
 	    "without '//', '.', '..' or a trailing '/'" } },
