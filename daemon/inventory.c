@@ -125,16 +125,13 @@ static json_t *dispatchers_json(struct daemon *d, const struct agent *a, const g
 {
 	struct dispatcher *v;
 	json_t *out;
-	char buf[300];
 	int n = policy_dispatchers(d->policy, a->name, root_gids, (size_t)nroot, &v);
 
 	if (n < 0)
 		return NULL;
 	out = json_array();
-	for (int i = 0; out && i < n; i++) {
-		snprintf(buf, sizeof(buf), "%s%s", v[i].group ? "@" : "", v[i].name);
-		json_array_append_new(out, json_string(buf));
-	}
+	for (int i = 0; out && i < n; i++)
+		json_array_append_new(out, json_sprintf("%s%s", v[i].group ? "@" : "", v[i].name));
 	free(v);
 	return out;
 }
@@ -158,9 +155,9 @@ static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_n
 	return json_pack("{s:s,s:s,s:o,s:s?,s:o,s:o,s:o,s:o,s:I,s:s?}", "name", a->name, "status",
 			 agent_status(d, a, now_ns / 1000000000), "source", source_json(d, a),
 			 "owner", a->owner, "roles", roles, "dispatchers",
-			 dispatchers_json(d, a, root_gids, nroot), "sessions", sessions, "last_activity",
-			 time_or_null(active), "denials_24h", (json_int_t)denials_24h(st, now_ns),
-			 "unix_user", a->unix_user);
+			 dispatchers_json(d, a, root_gids, nroot), "sessions", sessions,
+			 "last_activity", time_or_null(active), "denials_24h",
+			 (json_int_t)denials_24h(st, now_ns), "unix_user", a->unix_user);
 }
 
 json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
