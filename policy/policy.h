@@ -425,9 +425,9 @@ struct dispatcher {
  * Who may launch agent, by the rule policy_may_dispatch() applies: root
  * (first) when it may, judged with root_gids as its groups, then every
  * user and group named by a bound that names the agent, each id once, in
- * load order. Root is not listed again when a bound names uid 0. *out
- * points into the policy and is freed with free(). Returns the count, or
- * -1 when memory runs out.
+ * load order. Root is not listed again when a bound names uid 0. The
+ * names point into the policy; *out is freed with free(). Returns the
+ * count, or -1 when memory runs out.
  */
 int policy_dispatchers(const struct policy *p, const char *agent, const gid_t *root_gids,
 		       size_t nroot_gids, struct dispatcher **out);
