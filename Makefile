@@ -119,6 +119,11 @@ UNIT_EXTRA_test_control_request := tests/fuzz/fuzz_control.c
 $(BUILD)/tests/test_control_request $(BUILD)/asan/tests/test_control_request: \
 	tests/fuzz/fuzz_control.c
 
+# The seccomp program reader that pam_pinfold.so shares with pinfoldd.
+UNIT_EXTRA_test_sandbox_filter := daemon/sandbox_apply.c
+$(BUILD)/tests/test_sandbox_filter $(BUILD)/asan/tests/test_sandbox_filter: \
+	daemon/sandbox_apply.c
+
 # libFuzzer on the control request parser, for FUZZ_SECONDS (default 60),
 # from a copy of the corpus so that tests/fuzz/control stays as committed.
 FUZZ_SECONDS ?= 60
