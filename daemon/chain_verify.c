@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The chain verifier. Each file is mapped and read in chunks. A chunk's
- * lines are digested on all CPUs at once: the writer's fixed prefix
- * {"seq":N,"prev":"H","type":"T" is read without a JSON parser, and the
- * line is hashed with the prev it claims. A record's hash needs nothing
- * but its own line that way, and the in-order walk after only compares:
- * seq with the expected one, the claimed prev with the hash of the record
- * before. By induction every claimed prev is then the true one.
+ * The chain verifier. Each file is mapped and its lines digested in
+ * batches on all CPUs (chain_digest.c), ahead of the walk: the writer's
+ * fixed prefix {"seq":N,"prev":"H","type":"T" is read without a JSON
+ * parser, and the line is hashed with the prev it claims. A record's
+ * hash needs nothing but its own line that way, and the in-order walk
+ * after only compares: seq with the expected one, the claimed prev with
+ * the hash of the record before. By induction every claimed prev is then
+ * the true one.
  *
  * Lines covered by a signed checkpoint are proven by the signature and
  * are not parsed as JSON; lines after the last checkpoint (all of them in
@@ -19,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
