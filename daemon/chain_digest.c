@@ -118,7 +118,7 @@ static bool line_is_object(const char *line, size_t len)
 }
 
 void chain_digest_line(struct chain_hasher *h, const char *buf, size_t off, size_t len,
-			       uint64_t json_from, struct digest *d)
+		       uint64_t json_from, struct digest *d)
 {
 	const char *l = buf + off;
 
@@ -132,7 +132,6 @@ void chain_digest_line(struct chain_hasher *h, const char *buf, size_t off, size
 	if ((d->flags & D_FAST) && d->seq >= json_from && !line_is_object(l, len))
 		d->flags |= D_NOT_OBJECT;
 }
-
 
 /* ---- batches ----------------------------------------------------------------- */
 
