@@ -497,28 +497,150 @@ static void test_line_format(void **state)
 	free(t);
 }
 
-/* A shared value whose content changes is encoded anew, never from the
- * encoder's cache of its old content. */
+/*
+ * A shared value whose content changes is encoded anew, never from the
+ * encoder's cache of its old content: a string set anew in place, an
+ * integer set anew in place, and a string freed and another made (most
+ * likely at the same address) of the same length.
+ */
 static void test_shared_value_changes(void **state)
 {
 	struct fixture *f = *state;
 	json_t *shared = json_string("first"), *rec = json_object();
+	json_t *num = json_integer(41), *s = json_string("old");
 	char err[512], *buf;
 	struct chain *c;
 	size_t len;
 
 	json_object_set(rec, "type", shared); /* refcount 2: shared */
+	json_object_set(rec, "session", num);
+	json_object_set(rec, "agent", s);
 	assert_int_equal(chain_open(f->dir, &c, err, sizeof(err)), 0);
 	assert_int_equal(chain_append(c, rec), 0);
 	json_string_set(shared, "second, longer");
+	json_integer_set(num, -41);
+	json_object_del(rec, "agent");
+	json_decref(s);
+	s = json_string("new");
+	json_object_set(rec, "agent", s);
 	assert_int_equal(chain_append(c, rec), 1);
 	assert_int_equal(chain_close(c), 0);
 	buf = file_read(f->path, &len);
-	assert_non_null(strstr(buf, "\"type\":\"first\"}"));
-	assert_non_null(strstr(buf, "\"type\":\"second, longer\"}"));
+	assert_non_null(strstr(buf, "\"type\":\"first\",\"session\":41,\"agent\":\"old\"}"));
+	assert_non_null(strstr(buf, "\"type\":\"second, longer\",\"session\":-41,"
+				    "\"agent\":\"new\"}"));
 	free(buf);
 	json_decref(rec);
 	json_decref(shared);
+	json_decref(num);
+	json_decref(s);
+}
+
+/*
+ * Records that reach every path of the encoder's caches, each one line of
+ * JSON: escapes and non-ASCII in names and values, integers at the ends
+ * of their range, integers that land on the same slot of a member's
+ * table (0, 128 and 256; -1 and -129), nested values.
+ */
+static const char *const encode_cases[] = {
+	"{\"type\":\"t\",\"s\":\"q\\\"b\\\\s\\n\\t\\u0001/\\u007f\"}",
+	"{\"type\":\"t\",\"s\":\"caf\\u00e9 \\ud83d\\ude00 \\u4e2d\"}",
+	"{\"type\":\"t\",\"n\":0,\"m\":-1,\"a\":9223372036854775807,\"b\":-9223372036854775808}",
+	"{\"type\":\"t\",\"n\":128,\"m\":-129,\"a\":-9223372036854775808,\"b\":9223372036854775807}",
+	"{\"type\":\"t\",\"n\":256,\"m\":-1,\"a\":0,\"b\":1}",
+	"{\"type\":\"t\",\"k\\\"ey\":1,\"k\\u00e9\":\"\\u00e9\",\"a/b\":3,\"\\u0001\":4,\"\\\\\":5}",
+	"{\"type\":\"t\",\"x\":1.5,\"y\":true,\"z\":false,\"w\":null,"
+	"\"o\":{\"a\":[1,\"b\",{\"c\":null}]},\"e\":{},\"f\":[]}",
+	"{\"type\":\"t\",\"s\":\"\",\"n\":-0}",
+};
+
+/* Records built in code: names and values longer than the caches keep,
+ * and more distinct names than the name cache holds. */
+static json_t *encode_case_built(size_t i)
+{
+	char big[300], key[16];
+	json_t *rec = json_pack("{s:s}", "type", "t");
+
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	if (i == 0) {
+		json_object_set_new(rec, big, json_integer(7));
+		json_object_set_new(rec, "v", json_string(big));
+		return rec;
+	}
+	for (int k = 0; k < 300; k++) {
+		snprintf(key, sizeof(key), "k%d", k + (int)i * 7);
+		json_object_set_new(rec, key, json_integer(k * 128));
+	}
+	return rec;
+}
+
+#define ENCODE_BUILT 3
+
+/* Hold a second reference to each string member, as the daemon does to
+ * the values it shares, so that the shared-value cache is used. */
+static void share_strings(json_t *rec, json_t *held)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(rec, key, v)
+		if (json_is_string(v))
+			json_array_append(held, v);
+}
+
+/* Each record twice, plainly and with its strings shared, twice each (the
+ * second time from the caches): every line what jansson writes. */
+static void test_encode_cases(void **state)
+{
+	struct fixture *f = *state;
+	size_t ncase = sizeof(encode_cases) / sizeof(encode_cases[0]) + ENCODE_BUILT, n = 0;
+	json_t *recs[4 * 16], *held = json_array();
+	uint8_t prev[CHAIN_HASH_LEN] = { 0 };
+	char err[512], hex[CHAIN_HASH_HEX_LEN + 1];
+	struct text *t = malloc(sizeof(*t));
+	struct chain *c;
+
+	assert_non_null(t);
+	assert_true(4 * ncase <= sizeof(recs) / sizeof(recs[0]));
+	assert_int_equal(chain_open(f->dir, &c, err, sizeof(err)), 0);
+	for (size_t i = 0; i < ncase; i++) {
+		for (int shared = 0; shared < 2; shared++) {
+			json_t *rec = i < ncase - ENCODE_BUILT
+					      ? json_loads(encode_cases[i], JSON_DECODE_ANY, NULL)
+					      : encode_case_built(i - (ncase - ENCODE_BUILT));
+
+			assert_non_null(rec);
+			if (shared)
+				share_strings(rec, held);
+			for (int again = 0; again < 2; again++) {
+				assert_int_equal(chain_append(c, rec), (int64_t)n);
+				recs[n++] = json_incref(rec);
+			}
+			json_decref(rec);
+		}
+	}
+	assert_int_equal(chain_close(c), 0);
+
+	text_load(f->path, t);
+	assert_int_equal(t->n, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *line = t->buf + t->off[i];
+		size_t len = t->off[i + 1] - t->off[i] - 1;
+		char *want;
+
+		hex_of(prev, hex);
+		want = merged_line(i, hex, recs[i]);
+		assert_non_null(want);
+		assert_int_equal(strlen(want), len);
+		assert_memory_equal(want, line, len);
+		chain_hash_record(line, len, prev, prev);
+		free(want);
+		json_decref(recs[i]);
+	}
+	json_decref(held);
+	free(t->buf);
+	free(t);
 }
 
 /* An empty caller object still gives a valid line: head only. */
@@ -1171,6 +1293,7 @@ int main(void)
 		T(test_append_verify),
 		T(test_line_format),
 		T(test_shared_value_changes),
+		T(test_encode_cases),
 		T(test_empty_record),
 		T(test_reopen_continues),
 		T(test_append_rejects),
