@@ -643,6 +643,137 @@ static void test_encode_cases(void **state)
 	free(t);
 }
 
+/*
+ * Records built one after another into one chain_rec, each beside the
+ * same sets done on a fresh object: members added and dropped, in the
+ * middle and at the end, set twice, reordered, of another type, values
+ * that fail UTF-8 or are missing, shared values never set in place.
+ */
+struct rec_op {
+	const char *key;
+	char kind; /* s shared, n new string, i int, u checked string, t text, x NULL, o object */
+	const char *s;
+	json_int_t n;
+};
+
+#define REC_END { NULL, 0, NULL, 0 }
+#define REC_BASE(t, m)                                                            \
+	{ "type", 's', "decision", 0 }, { "time", 't', t, 0 }, { "mono", 'i', NULL, m }, \
+	{ "pid", 'i', NULL, 4000 + (m) }
+
+static const struct rec_op rec_cases[][12] = {
+	{ REC_BASE("2025-06-01T12:00:00.000001Z", 1), { "object", 'u', "/a", 0 },
+	  { "rule", 's', "r1", 0 }, { "policy", 's', "p", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000002Z", 2), { "object", 'u', "/b/c\xc3\xa9", 0 },
+	  { "rule", 's', "r2", 0 }, { "policy", 's', "p", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000003Z", 3), { "object", 'u', "/a", 0 },
+	  { "resolved", 'n', "/real/a", 0 }, { "rule", 's', "r1", 0 },
+	  { "layer", 's', "landlock", 0 }, { "policy", 's', "p", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000004Z", 4), { "object", 'u', "/a", 0 },
+	  { "rule", 's', "r1", 0 }, { "rule", 's', "r2", 0 }, { "truncated", 'o', NULL, 0 },
+	  { "policy", 's', "p", 0 }, REC_END },
+	{ { "type", 's', "decision", 0 }, { "mono", 'i', NULL, 5 },
+	  { "time", 't', "2025-06-01T12:00:00.000005Z", 0 }, { "pid", 'i', NULL, -1 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000006Z", 6), { "object", 'u', "bad\xff", 0 },
+	  { "object", 'n', "bad?", 0 }, { "object_hex", 'n', "626164ff", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000007Z", 7), { "object", 'x', NULL, 0 },
+	  { "rule", 's', "r1", 0 }, REC_END },
+	{ REC_END },
+	{ { "type", 's', "decision", 0 }, { "time", 's', "shared time", 0 },
+	  { "mono", 's', "shared mono", 0 }, { "pid", 'n', "4000", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000009Z", 9), { "object", 'u', "/a", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000010Z", 10), { "object", 'u', "/b", 0 },
+	  { "rule", 's', "r1", 0 }, { "policy", 's', "p", 0 }, REC_END },
+};
+
+/* The shared string s, made once: held by pool as the daemon holds its. */
+static json_t *pool_get(json_t *pool, const char *s)
+{
+	json_t *v = json_object_get(pool, s);
+
+	if (!v) {
+		v = json_string(s);
+		json_object_set_new(pool, s, v);
+	}
+	return v;
+}
+
+static json_t *op_value(json_t *pool, const struct rec_op *op)
+{
+	switch (op->kind) {
+	case 's':
+		return json_incref(pool_get(pool, op->s));
+	case 'n':
+	case 'u':
+		return json_string(op->s);
+	case 't':
+		return json_string_nocheck(op->s);
+	case 'i':
+		return json_integer(op->n);
+	case 'o':
+		return json_pack("{s:[b]}", "a", 1);
+	default:
+		return NULL;
+	}
+}
+
+static void op_apply(struct chain_rec *r, json_t *fresh, json_t *pool, const struct rec_op *op)
+{
+	json_t *want = op_value(pool, op);
+
+	if (want)
+		json_object_set_nocheck(fresh, op->key, want);
+	switch (op->kind) {
+	case 's':
+		chain_rec_set(r, op->key, pool_get(pool, op->s));
+		break;
+	case 'u':
+		assert_int_equal(chain_rec_set_string(r, op->key, op->s), want != NULL);
+		break;
+	case 't':
+		chain_rec_set_text(r, op->key, op->s, strlen(op->s));
+		break;
+	case 'i':
+		chain_rec_set_int(r, op->key, op->n);
+		break;
+	default:
+		chain_rec_set_new(r, op->key, op_value(pool, op));
+	}
+	json_decref(want);
+}
+
+static void test_rec_reuse(void **state)
+{
+	json_t *pool = json_object();
+	struct chain_rec r = { 0 };
+	const char *key;
+	json_t *v;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(rec_cases) / sizeof(rec_cases[0]); i++) {
+			json_t *fresh = json_object(), *got;
+			char *a, *b;
+
+			assert_non_null(chain_rec_begin(&r));
+			for (const struct rec_op *op = rec_cases[i]; op->key; op++)
+				op_apply(&r, fresh, pool, op);
+			got = chain_rec_end(&r);
+			a = json_dumps(fresh, JSON_COMPACT);
+			b = json_dumps(got, JSON_COMPACT);
+			assert_string_equal(b, a);
+			free(a);
+			free(b);
+			json_decref(fresh);
+		}
+	}
+	/* The shared values were never set in place. */
+	json_object_foreach(pool, key, v)
+		assert_string_equal(json_string_value(v), key);
+	chain_rec_free(&r);
+	json_decref(pool);
+}
+
 /* An empty caller object still gives a valid line: head only. */
 static void test_empty_record(void **state)
 {
@@ -1294,6 +1425,7 @@ int main(void)
 		T(test_line_format),
 		T(test_shared_value_changes),
 		T(test_encode_cases),
+		cmocka_unit_test(test_rec_reuse),
 		T(test_empty_record),
 		T(test_reopen_continues),
 		T(test_append_rejects),
