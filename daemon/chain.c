@@ -2,8 +2,9 @@
 /*
  * The chain writer: record hashing, recovery of an existing chain at open,
  * and appending with group commit. Records are encoded straight into the
- * tail of the write buffer, so an append costs two jansson encodes, one
- * SHA-256 and no system call.
+ * tail of the write buffer (chain_encode.c), so an append costs jansson's
+ * encoding of what changed since the last record, one SHA-256 and no
+ * system call.
  */
 #include <errno.h>
 #include <fcntl.h>
