@@ -526,6 +526,8 @@ static void dispatch(struct daemon *d, struct client *c, json_t *m, int *fds, in
 	reply_error(c, "verb '%s' is not served by this pinfoldd", v->name);
 }
 
+_Static_assert(PROTO_FDS_MAX == 3, "the refusal below names 3 descriptors");
+
 void control_client(struct daemon *d, int fd, uint32_t events)
 {
 	struct client *c = client_by_fd(fd);
@@ -538,9 +540,10 @@ void control_client(struct daemon *d, int fd, uint32_t events)
 	r = proto_recv(fd, &m, fds, &nfds);
 	if (r == -EAGAIN && !(events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
 		return;
-	if (r == -EMSGSIZE || r == -EBADMSG) {
+	if (r == -EMSGSIZE || r == -ETOOMANYREFS || r == -EBADMSG) {
 		const char *why = r == -EMSGSIZE ? "message larger than 64 KiB"
-						 : "message is not a JSON object";
+				  : r == -ETOOMANYREFS ? "more than 3 descriptors attached"
+				  : "message is not a JSON object";
 
 		reply_error(c, "%s: connection closed", why);
 		note(d, &c->peer, "control-dropped", NULL, why);

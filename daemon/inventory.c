@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <time.h>
 
 #include "daemon/pinfoldd.h"
@@ -105,14 +106,38 @@ static json_t *source_json(struct daemon *d, const struct agent *a)
 			 json_object_get(e, "id"), "reason", json_object_get(e, "reason"));
 }
 
-/* Who may start this agent's sessions: root alone in this version, since
- * the control socket takes no other caller. */
-static json_t *dispatchers_json(void)
+/* Root's groups as a login or sudo gives them (initgroups), since a bound
+ * naming one of them bounds root too. */
+static int root_groups(gid_t *gids, int max)
 {
-	return json_pack("[s]", "root");
+	int n = max;
+
+	if (getgrouplist("root", 0, gids, &n) < 0)
+		return max;
+	return n;
 }
 
-static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_ns)
+/* Who may start this agent's sessions, by the bounds of users.d: user
+ * names and numbers as written, groups as "@name". NULL when memory runs
+ * out. */
+static json_t *dispatchers_json(struct daemon *d, const struct agent *a, const gid_t *root_gids,
+				int nroot)
+{
+	struct dispatcher *v;
+	json_t *out;
+	int n = policy_dispatchers(d->policy, a->name, root_gids, (size_t)nroot, &v);
+
+	if (n < 0)
+		return NULL;
+	out = json_array();
+	for (int i = 0; out && i < n; i++)
+		json_array_append_new(out, json_sprintf("%s%s", v[i].group ? "@" : "", v[i].name));
+	free(v);
+	return out;
+}
+
+static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_ns,
+			  const gid_t *root_gids, int nroot)
 {
 	struct agent_stats *st = stats_of(a->name);
 	json_t *e = idp_agent_entry(d, a), *sessions = json_array();
@@ -130,19 +155,22 @@ static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_n
 	return json_pack("{s:s,s:s,s:o,s:s?,s:o,s:o,s:o,s:o,s:I,s:s?}", "name", a->name, "status",
 			 agent_status(d, a, now_ns / 1000000000), "source", source_json(d, a),
 			 "owner", a->owner, "roles", roles, "dispatchers",
-			 dispatchers_json(), "sessions", sessions, "last_activity",
-			 time_or_null(active), "denials_24h", (json_int_t)denials_24h(st, now_ns),
-			 "unix_user", a->unix_user);
+			 dispatchers_json(d, a, root_gids, nroot), "sessions", sessions,
+			 "last_activity", time_or_null(active), "denials_24h",
+			 (json_int_t)denials_24h(st, now_ns), "unix_user", a->unix_user);
 }
 
 json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
 {
 	int64_t now = audit_now_ns();
 	json_t *agents = json_array();
+	gid_t root_gids[64];
+	int nroot = root_groups(root_gids, 64);
 
 	(void)q;
 	inventory_roll(d);
 	for (size_t i = 0; i < d->policy->nagents; i++)
-		json_array_append_new(agents, agent_json(d, &d->policy->agents[i], now));
+		json_array_append_new(agents, agent_json(d, &d->policy->agents[i], now, root_gids,
+							 nroot));
 	return json_pack("{s:b,s:o}", "ok", 1, "agents", agents);
 }

@@ -7,30 +7,24 @@
 
 #include "daemon/proto.h"
 
-int proto_send(int sock, json_t *msg, const int *fds, int nfds)
+/* The most descriptors one SCM_RIGHTS message may carry (SCM_MAX_FD). */
+#define SCM_FDS_LIMIT 253
+
+int proto_send_bytes(int sock, const void *buf, size_t len, const int *fds, int nfds)
 {
-	char buf[PROTO_MSG_MAX];
 	union {
-		char b[CMSG_SPACE(sizeof(int) * PROTO_FDS_MAX)];
+		char b[CMSG_SPACE(sizeof(int) * SCM_FDS_LIMIT)];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov;
-	struct msghdr mh = { 0 };
-	size_t len;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	len = json_dumpb(msg, buf, sizeof(buf), JSON_COMPACT);
-	if (len == 0 || len > sizeof(buf))
-		return -EMSGSIZE;
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	if (nfds < 0 || nfds > SCM_FDS_LIMIT)
+		return -EINVAL;
 	if (nfds > 0) {
 		struct cmsghdr *c;
 
-		if (nfds > PROTO_FDS_MAX)
-			return -EINVAL;
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.b;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
@@ -49,6 +43,19 @@ int proto_send(int sock, json_t *msg, const int *fds, int nfds)
 	return 0;
 }
 
+int proto_send(int sock, json_t *msg, const int *fds, int nfds)
+{
+	char buf[PROTO_MSG_MAX];
+	size_t len;
+
+	len = json_dumpb(msg, buf, sizeof(buf), JSON_COMPACT);
+	if (len == 0 || len > sizeof(buf))
+		return -EMSGSIZE;
+	if (nfds > PROTO_FDS_MAX)
+		return -EINVAL;
+	return proto_send_bytes(sock, buf, len, fds, nfds);
+}
+
 static void close_fds(int *fds, int *nfds)
 {
 	for (int i = 0; i < *nfds; i++)
@@ -56,10 +63,13 @@ static void close_fds(int *fds, int *nfds)
 	*nfds = 0;
 }
 
-/* Take the descriptors out of the control message; any beyond what the
- * caller can hold are closed so a hostile client cannot leak them in. */
-static void take_fds(struct msghdr *mh, int *fds, int *nfds)
+/* Take the descriptors out of the control message, at most PROTO_FDS_MAX;
+ * any beyond are closed so a hostile client cannot leak them in. Returns
+ * how many came. */
+static int take_fds(struct msghdr *mh, int *fds, int *nfds)
 {
+	int came = 0;
+
 	*nfds = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		int n, *p;
@@ -68,6 +78,7 @@ static void take_fds(struct msghdr *mh, int *fds, int *nfds)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		p = (int *)CMSG_DATA(c);
+		came += n;
 		for (int i = 0; i < n; i++) {
 			if (*nfds < PROTO_FDS_MAX)
 				fds[(*nfds)++] = p[i];
@@ -75,6 +86,7 @@ static void take_fds(struct msghdr *mh, int *fds, int *nfds)
 				close(p[i]);
 		}
 	}
+	return came;
 }
 
 int proto_recv(int sock, json_t **msg, int *fds, int *nfds)
@@ -87,6 +99,7 @@ int proto_recv(int sock, json_t **msg, int *fds, int *nfds)
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr mh = { 0 };
 	ssize_t n;
+	int came;
 
 	*msg = NULL;
 	*nfds = 0;
@@ -99,14 +112,20 @@ int proto_recv(int sock, json_t **msg, int *fds, int *nfds)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	take_fds(&mh, fds, nfds);
+	came = take_fds(&mh, fds, nfds);
 	if (n == 0) {
 		close_fds(fds, nfds);
 		return -EPIPE;
 	}
-	if ((size_t)n > PROTO_MSG_MAX || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+	if ((size_t)n > PROTO_MSG_MAX || (mh.msg_flags & MSG_TRUNC)) {
 		close_fds(fds, nfds);
 		return -EMSGSIZE;
+	}
+	/* The control buffer holds twice PROTO_FDS_MAX: more than that is cut
+	 * by the kernel (MSG_CTRUNC), which closes the rest itself. */
+	if (came > PROTO_FDS_MAX || (mh.msg_flags & MSG_CTRUNC)) {
+		close_fds(fds, nfds);
+		return -ETOOMANYREFS;
 	}
 
 	if (proto_decode(buf, n, msg)) {

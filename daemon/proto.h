@@ -21,13 +21,17 @@
 
 /* Send msg with nfds descriptors attached. Returns 0 or a negative errno. */
 int proto_send(int sock, json_t *msg, const int *fds, int nfds);
+/* Send len bytes as one message with nfds (at most 253) descriptors, with
+ * none of proto_send()'s limits: what a hostile client can send. */
+int proto_send_bytes(int sock, const void *buf, size_t len, const int *fds, int nfds);
 
 /*
  * Receive one message. On success returns 0, *msg is a new JSON object and
  * fds[0..*nfds) are the descriptors that came with it (close-on-exec).
  * Returns -EPIPE at end of stream, -EMSGSIZE for an oversized message,
- * -EBADMSG for one that is not a JSON object, or another negative errno.
- * Descriptors beyond PROTO_FDS_MAX, or sent with a bad message, are closed.
+ * -ETOOMANYREFS for one with more than PROTO_FDS_MAX descriptors, -EBADMSG
+ * for one that is not a JSON object, or another negative errno. The
+ * descriptors of a refused message are closed.
  */
 int proto_recv(int sock, json_t **msg, int *fds, int *nfds);
 

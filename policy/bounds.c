@@ -177,3 +177,40 @@ bool policy_may_dispatch(const struct policy *p, const char *agent, uid_t uid,
 			return true;
 	return false;
 }
+
+/* Each id once: a user or group named again by a later line or bound,
+ * or uid 0 named after root was listed, adds nothing. */
+static void dispatcher_add(struct dispatcher *v, size_t *n, const char *name, bool group,
+			   unsigned id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].group == group && v[i].id == id)
+			return;
+	v[(*n)++] = (struct dispatcher){ name, group, id };
+}
+
+int policy_dispatchers(const struct policy *p, const char *agent, const gid_t *root_gids,
+		       size_t nroot_gids, struct dispatcher **out)
+{
+	size_t max = 1, n = 0;
+	struct dispatcher *v;
+
+	for (size_t i = 0; i < p->nbounds; i++)
+		max += p->bounds[i].nuids + p->bounds[i].ngids;
+	*out = v = calloc(max, sizeof(*v));
+	if (!v)
+		return -1;
+	if (policy_may_dispatch(p, agent, 0, root_gids, nroot_gids))
+		dispatcher_add(v, &n, "root", false, 0);
+	for (size_t i = 0; i < p->nbounds; i++) {
+		const struct bound *b = &p->bounds[i];
+
+		if (!bound_names_agent(b, agent))
+			continue;
+		for (size_t k = 0; k < b->nuids; k++)
+			dispatcher_add(v, &n, b->user_names[k], false, b->uids[k]);
+		for (size_t k = 0; k < b->ngids; k++)
+			dispatcher_add(v, &n, b->group_names[k], true, b->gids[k]);
+	}
+	return (int)n;
+}

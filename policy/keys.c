@@ -342,37 +342,49 @@ static void key_attribute(struct loader *l, const struct key_def *k,
 	a->nattrs++;
 }
 
-/* users = and groups =: names or numbers, appended to the bound's list.
- * uid_t and gid_t are both unsigned int on Linux. */
+/* users = and groups =: names or numbers, appended to the bound's list
+ * with the words as written, which the inventory shows. uid_t and gid_t
+ * are both unsigned int on Linux. */
 static void id_list(struct loader *l, const struct key_def *k, const char *value,
-		    unsigned **ids, size_t *nids, bool group)
+		    unsigned **ids, char ***written, size_t *nids, bool group)
 {
 	char **names;
 	size_t n;
 	unsigned *v;
+	char **w;
 
 	if (name_list(l, k, value, &names, &n) < 0)
 		return;
 	v = load_realloc(l, *ids, *nids + n, sizeof(*v));
-	for (size_t i = 0; v && i < n; i++)
-		if ((group ? load_resolve_gid(l, names[i], &v[*nids])
-			   : resolve_uid(l, names[i], &v[*nids])) == 0)
-			(*nids)++;
 	if (v)
 		*ids = v;
+	w = v ? load_realloc(l, *written, *nids + n, sizeof(*w)) : NULL;
+	if (w)
+		*written = w;
+	for (size_t i = 0; w && i < n; i++) {
+		if ((group ? load_resolve_gid(l, names[i], &v[*nids])
+			   : resolve_uid(l, names[i], &v[*nids])) < 0)
+			continue;
+		w[(*nids)++] = names[i];
+		names[i] = NULL;
+	}
 	names_free(names, n);
 }
 
 static void key_users(struct loader *l, const struct key_def *k,
 		      const char *value)
 {
-	id_list(l, k, value, &l->bound->uids, &l->bound->nuids, false);
+	struct bound *b = l->bound;
+
+	id_list(l, k, value, &b->uids, &b->user_names, &b->nuids, false);
 }
 
 static void key_groups(struct loader *l, const struct key_def *k,
 		       const char *value)
 {
-	id_list(l, k, value, &l->bound->gids, &l->bound->ngids, true);
+	struct bound *b = l->bound;
+
+	id_list(l, k, value, &b->gids, &b->group_names, &b->ngids, true);
 }
 
 static void key_agents(struct loader *l, const struct key_def *k,

@@ -223,6 +223,7 @@ static void load_daemon_conf(struct loader *l, int cfd, EVP_MD_CTX *md)
 	char *buf;
 
 	l->file = CONF_NAME;
+	load_note_link(l, cfd, CONF_NAME);
 	if (read_file(l, cfd, CONF_NAME, true, &buf, &len))
 		return;
 	hash_add(l, md, buf, len);
@@ -330,6 +331,7 @@ static void load_named_file(struct loader *l, const struct file_kind *k, int dfd
 		return;
 	}
 	l->file = rel;
+	load_note_link(l, dfd, name);
 	if (!name_ok(name, stem)) {
 		load_error(l, 0, "bad %s name '%.*s': names match "
 			   "[a-z0-9][a-z0-9_-]{0,31}", k->what, (int)stem, name);
@@ -451,6 +453,7 @@ static void check_net_tables(struct loader *l)
 int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 {
 	struct loader l = { .d = d };
+	size_t first = d ? d->n : 0;
 
 	l.p = calloc(1, sizeof(*l.p));
 	if (!l.p) {
@@ -465,7 +468,9 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	l.p->conf.clients_per_uid = 32;
 	audit_conf_defaults(&l.p->conf.audit);
 	load_all(&l, config_dir);
-	if (!l.nerr && !l.oom)
+	/* Every agent's [attributes] is read even from a file with errors, so
+	 * a condition on one no agent declares is reported with the rest. */
+	if (!l.oom)
 		l.nerr += cond_check_attrs(l.p, d);
 	if (!l.nerr && !l.oom)
 		l.nerr += roles_resolve(l.p, d);
@@ -478,6 +483,8 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 		l.file = config_dir;
 		load_error(&l, 0, "out of memory");
 	}
+	load_annotate_links(&l, first);
+	load_links_free(&l);
 	if (l.nerr) {
 		policy_free(l.p);
 		return -1;
@@ -517,7 +524,9 @@ static void bound_free(struct bound *b)
 {
 	free(b->file);
 	free(b->uids);
+	names_free(b->user_names, b->nuids);
 	free(b->gids);
+	names_free(b->group_names, b->ngids);
 	names_free(b->agents, b->nagents);
 	set_free(&b->set);
 }

@@ -170,6 +170,17 @@ static bool proc_self(const char *canon)
 	return false;
 }
 
+/* Whether some component of path is "..". */
+static bool has_dotdot(const char *path)
+{
+	for (const char *c = path; *c; c += strcspn(c, "/")) {
+		c += strspn(c, "/");
+		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 int path_pattern_check(const char *pattern, char *why, size_t whylen)
 {
 	char canon[PATH_MAX];
@@ -183,6 +194,15 @@ int path_pattern_check(const char *pattern, char *why, size_t whylen)
 	if (var < 0 && pattern[0] != '/') {
 		snprintf(why, whylen, "relative path '%s': paths are absolute "
 			 "or begin with ${workspace}, ${home} or ${user}", pattern);
+		return -1;
+	}
+	/* Lexically "${workspace}/.." is the workspace's parent, outside
+	 * the one directory the variable was to confine the grant to; and
+	 * the kernel resolves ".." after symlinks, so the text would not say
+	 * what is granted even without a variable. */
+	if (has_dotdot(rest)) {
+		snprintf(why, whylen, "'..' in path '%s': name the directory itself",
+			 pattern);
 		return -1;
 	}
 	if (var == 2 && *rest == '\0')

@@ -261,8 +261,10 @@ struct role {
 struct bound {
 	char *file;		/* "users.d/NAME.ini" */
 	uid_t *uids;
+	char **user_names;	/* uids[i] as written: a name or a number */
 	size_t nuids;
 	gid_t *gids;
+	char **group_names;	/* gids[i] as written */
 	size_t ngids;
 	char **agents;		/* names; "*" is every agent */
 	size_t nagents;
@@ -411,6 +413,24 @@ bool policy_user_bounded(const struct policy *p, uid_t uid, const gid_t *gids, s
  * users.d file names it). Everyone else needs a bound. */
 bool policy_may_dispatch(const struct policy *p, const char *agent, uid_t uid,
 			 const gid_t *gids, size_t ngids);
+
+/* One who may launch an agent, as users.d writes it. */
+struct dispatcher {
+	const char *name;	/* "root", or a user or group as its bound writes it */
+	bool group;		/* every member of the group may */
+	unsigned id;		/* the uid or gid */
+};
+
+/*
+ * Who may launch agent, by the rule policy_may_dispatch() applies: root
+ * (first) when it may, judged with root_gids as its groups, then every
+ * user and group named by a bound that names the agent, each id once, in
+ * load order. Root is not listed again when a bound names uid 0. The
+ * names point into the policy; *out is freed with free(). Returns the
+ * count, or -1 when memory runs out.
+ */
+int policy_dispatchers(const struct policy *p, const char *agent, const gid_t *root_gids,
+		       size_t nroot_gids, struct dispatcher **out);
 
 /* The value of agent attribute key, or NULL. */
 const char *agent_attr(const struct agent *a, const char *key);

@@ -22,6 +22,12 @@
 struct key_def;
 struct loader;
 
+/* A configuration file that is a symbolic link, and where it leads. */
+struct file_link {
+	char *file;		/* relative to the configuration dir */
+	char *target;
+};
+
 /* One kind of file (pinfoldd.conf or an agent file): its keys, a flat
  * table in which a section exists when some row names it. */
 struct schema {
@@ -68,6 +74,9 @@ struct loader {
 	int section_line;
 	bool section_known;
 	int seen[SCHEMA_KEYS_MAX];	/* line a single-valued key came on */
+
+	struct file_link *links;	/* the files read that are links */
+	size_t nlinks;
 };
 
 /* load.c */
@@ -75,6 +84,13 @@ void load_error(struct loader *l, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void *load_realloc(struct loader *l, void *ptr, size_t n, size_t size);
 char *load_strdup(struct loader *l, const char *s);
+
+/* load_links.c: note whether l->file (name within dfd) is a link; add
+ * to each message from the first on that names a linked file where it
+ * leads; free what was noted. */
+void load_note_link(struct loader *l, int dfd, const char *name);
+void load_annotate_links(struct loader *l, size_t first);
+void load_links_free(struct loader *l);
 
 /* keys.c */
 int keys_handler(void *user, const char *section, const char *name,

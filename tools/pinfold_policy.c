@@ -37,8 +37,11 @@ static int policy_usage(void)
 		"                              --connect ADDR:PORT)\n"
 		"       pinfold policy show [--config-dir DIR] --agent NAME [--user USER] [--workspace DIR]\n"
 		"                           [--home DIR]\n"
-		"explain exits 0 for an allow, 1 for a deny, 3 for an action held for\n"
-		"approval.\n");
+		"check exits 0 when clean, 1 for problems in the configuration. explain\n"
+		"exits 0 for an allow, 1 for a deny, 3 for an action held for approval;\n"
+		"show exits 0, or 1 when the user may not launch the agent. Both exit 2\n"
+		"for a usage error, an unknown agent or user, or a configuration that\n"
+		"does not load.\n");
 	return 2;
 }
 
@@ -96,12 +99,13 @@ static struct policy *load(const struct policy_args *a)
 	return p;
 }
 
-static const struct agent *find_agent(const struct policy *p, const char *name)
+static const struct agent *find_agent(const struct policy *p, const char *name,
+				      const char *dir)
 {
 	const struct agent *ag = name ? policy_agent(p, name) : NULL;
 
 	if (name && !ag)
-		fprintf(stderr, "pinfold: no agent '%s' in the configuration\n", name);
+		fprintf(stderr, "pinfold: no agent '%s' in the configuration '%s'\n", name, dir);
 	return ag;
 }
 
@@ -212,6 +216,17 @@ static int perm_of(const struct policy *p, const struct agent *ag, const struct 
 	return 0;
 }
 
+/* Whether the user may launch the agent at all, as the daemon judges a
+ * launch; when not, says so: there is no session to explain or show. */
+static bool may_launch(const struct policy *p, const struct agent *ag, const struct who *w)
+{
+	if (policy_may_dispatch(p, ag->name, w->uid, w->gids, (size_t)w->ngids))
+		return true;
+	printf("deny: uid %u may not launch agent '%s' (layer: dispatcher bound)\n",
+	       (unsigned)w->uid, ag->name);
+	return false;
+}
+
 /* Held until an approver decides: exit status 3. */
 static int explain_approve(const struct policy *p, uint32_t rule)
 {
@@ -249,9 +264,7 @@ static int explain(const struct policy *p, const struct agent *ag, const struct 
 		return policy_usage();
 	if (perm_of(p, ag, a, &w, &ctx, &r) < 0)
 		return 2;
-	if (!policy_may_dispatch(p, ag->name, w.uid, w.gids, (size_t)w.ngids)) {
-		printf("deny: uid %u may not launch agent '%s' (layer: dispatcher bound)\n",
-		       (unsigned)w.uid, ag->name);
+	if (!may_launch(p, ag, &w)) {
 		free((void *)r.bounds);
 		return 1;
 	}
@@ -313,6 +326,10 @@ static int show(const struct policy *p, const struct agent *ag, const struct pol
 
 	if (perm_of(p, ag, a, &w, &ctx, &r) < 0)
 		return 2;
+	if (!may_launch(p, ag, &w)) {
+		free((void *)r.bounds);
+		return 1;
+	}
 	session_dirs(ag, a, ws);
 	r.vars = (struct bind_vars){ ws, a->home ? a->home : ag->home ? ag->home : ws, ctx.user };
 	g = grants_for(&r, &d);
@@ -365,9 +382,11 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 		return policy_usage();
 	if (strcmp(verb, "check") && strcmp(verb, "explain") && strcmp(verb, "show"))
 		return policy_usage();
+	/* For explain and show, 1 is a deny: a configuration that does not
+	 * load, like an agent it does not have, must not read as one. */
 	p = load(&a);
 	if (!p)
-		return 1;
+		return a.check ? 1 : 2;
 	if (!strcmp(verb, "check")) {
 		if (c->verbose)
 			printf("%s: %zu agent(s), %zu rule(s), policy %s\n", a.config_dir, p->nagents,
@@ -375,10 +394,10 @@ int cmd_policy(struct cli *c, int argc, char **argv)
 		policy_free(p);
 		return 0;
 	}
-	ag = find_agent(p, a.agent);
+	ag = find_agent(p, a.agent, a.config_dir);
 	if (!ag) {
 		policy_free(p);
-		return a.agent ? 1 : policy_usage();
+		return a.agent ? 2 : policy_usage();
 	}
 	rc = !strcmp(verb, "explain") ? explain(p, ag, &a) : show(p, ag, &a);
 	policy_free(p);

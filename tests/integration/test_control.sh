@@ -92,22 +92,31 @@ agent_refused() {
 		r['verb'] == 'reload')" >/dev/null
 }
 
+# Each bad frame gets its own reason, and the connection is closed: an
+# oversized message, a truncated and a duplicate-key object, and a small
+# good request with 4 and with 20 descriptors attached.
 bad_frames() {
 	local out
 	out=$(python3 - "$SOCK" <<'PY'
 import json, socket, sys
-for payload in (b"x" * 70000, b"{\"verb\": ", b'{"verb":"status","verb":"run"}'):
+status = b'{"verb":"status"}'
+for payload, nfds in ((b"x" * 70000, 0), (b"{\"verb\": ", 0),
+                      (b'{"verb":"status","verb":"run"}', 0), (status, 4), (status, 20)):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(sys.argv[1])
-    s.send(payload)
+    socket.send_fds(s, [payload], [0] * nfds)
     print(json.loads(s.recv(65536))["error"])
     print("closed" if s.recv(65536) == b"" else "open")
 PY
 )
 	assert_contains <(echo "$out") "^message larger than 64 KiB: connection closed$"
-	assert_eq 3 "$(grep -c '^closed$' <<<"$out")" "connections closed after a bad frame"
+	assert_eq 2 "$(grep -c '^more than 3 descriptors attached: connection closed$' <<<"$out")" \
+		"refusals of frames with too many descriptors"
+	assert_eq 5 "$(grep -c '^closed$' <<<"$out")" "connections closed after a bad frame"
 	chain_has "$STATE" "r['type'] == 'control-dropped' and 'larger than 64 KiB' in r['reason']" \
 		>/dev/null
+	chain_has "$STATE" "(r['type'] == 'control-dropped' and r['uid'] == 0 and
+		r['reason'] == 'more than 3 descriptors attached')" >/dev/null
 	pf status >/dev/null || fail "no status after the bad frames"
 }
 

@@ -6,7 +6,8 @@
 # change set disables an agent at once so that `pinfold run` is refused,
 # the --url path fetches every page from a loopback HTTPS service with a
 # bearer token, the daemon syncs on its interval, and past max_age the
-# provider's agents are disabled.
+# provider's agents are disabled. `pinfold agents` names who may launch
+# each agent as users.d says, and the daemon lets exactly those launch.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent.sh"
@@ -24,10 +25,19 @@ agents_user_type = Agent
 role_map = Build Agents -> builder
 INI
 printf '[agent]\ndescription = hand-written\n' >"$CONF/agents.d/review-bot.ini"
+# One user (by number) and one group (by name) may launch review-bot,
+# and nothing else; root, whom no bound names, may launch anything.
+DISPATCHER=60511 MEMBER=60512
+mkdir -p "$CONF/users.d"
+printf '[bound]\nusers = %s\ngroups = users\nagents = review-bot\n' "$DISPATCHER" \
+	>"$CONF/users.d/reviewers.ini"
+USERS_GID=$(getent group users | cut -d: -f3)
+[ -n "$USERS_GID" ] || skip "needs a group named 'users'"
 mkdir -p "$CONF/roles.d"
 shell_agent_grants >"$CONF/roles.d/builder.ini"
 cat "$FIX/okta-users.json" "$FIX/okta-groups.json" >"$TEST_TMP/okta.json"
 start_daemon "$CONF" "$STATE"
+chmod 0755 "$STATE"
 
 agents_json() { pf agents --json >"$TEST_TMP/agents.json"; }
 # agent_field NAME EXPR: a Python expression on agent a of pf agents.
@@ -56,6 +66,40 @@ r['file'] == 'agents.d/review-bot.ini'"
 	! grep -rq build-bot "$CONF" || fail "the sync wrote into the configuration directory"
 }
 row okta-export okta_export
+
+# The inventory names review-bot's dispatchers as users.d writes them,
+# and root alone for build-bot.
+dispatchers() {
+	agents_json
+	assert_eq "['root', '$DISPATCHER', '@users']" "$(agent_field review-bot 'a["dispatchers"]')" \
+		"review-bot's dispatchers"
+	assert_eq "['root']" "$(agent_field build-bot 'a["dispatchers"]')" "build-bot's dispatchers"
+	pf agents >"$TEST_TMP/agents.txt"
+	assert_contains "$TEST_TMP/agents.txt" "^  dispatchers +root $DISPATCHER @users\$"
+}
+row dispatchers dispatchers
+
+# UID GROUPS: the daemon lets that user (GROUPS is setpriv's option for
+# its groups) start review-bot, whose session is chained (it has no
+# grants, so its command fails to exec: 126), and refuses it build-bot
+# before anything runs.
+may_dispatch() {
+	local rc=0
+	setpriv --reuid="$1" --regid="$1" "$2" "$BUILD/pinfold" --socket "$SOCK" \
+		run --agent review-bot -- /usr/bin/true 2>"$TEST_TMP/run.err" || rc=$?
+	assert_eq 126 "$rc" "exit status of review-bot launched by uid $1"
+	chain_has "$STATE" "r['type'] == 'session-start' and r['agent'] == 'review-bot' and \
+r['dispatcher_uid'] == $1"
+	rc=0
+	setpriv --reuid="$1" --regid="$1" "$2" "$BUILD/pinfold" --socket "$SOCK" \
+		run --agent build-bot -- /usr/bin/true 2>"$TEST_TMP/run.err" || rc=$?
+	assert_eq 125 "$rc" "exit status of build-bot launched by uid $1"
+	assert_contains "$TEST_TMP/run.err" "uid $1 may not launch agent 'build-bot'"
+}
+table may_dispatch <<TAB
+dispatch-user   $DISPATCHER  --clear-groups
+dispatch-group  $MEMBER      --groups=$USERS_GID
+TAB
 
 # A session of build-bot (its role gives it a shell), then a complete
 # export saying it is inactive ("false", a string, as some providers send

@@ -60,3 +60,36 @@ role-deny roles.d/reader.ini:24 role --agent reviewer --open /etc/shadow
 role-deny-exec roles.d/reader.ini:15 role --agent reviewer --user 1000 --exec /usr/bin/curl
 no-bound-user uid_1234 dispatcher_bound --agent demo --user 1234 --exec /usr/bin/git
 ROWS
+
+# show prints the permission of a user who may launch the agent, and for
+# one no bound lets launch it only explain's refusal, with explain's exit
+# status: no permission lines, since the daemon would start no session.
+show_row() {
+	local want_rc=$1 want=${2//_/ } out rc=0
+	shift 2
+	out=$(pol show --config-dir "$EX" --agent demo "$@") || rc=$?
+	assert_eq "$want_rc" "$rc" "exit status of show $*"
+	# shellcheck disable=SC2254 # want is a pattern
+	case $out in $want) ;; *) fail "show $*: '$out', expected '$want'" ;; esac
+}
+table show_row <<ROWS
+show-root 0 agent_demo_(agents.d/demo.ini)*everything_else_is_denied
+show-bounded 0 agent_demo_(agents.d/demo.ini)*runs_as_uid_1000*everything_else_is_denied --user 1000
+show-no-bound 1 deny:_uid_1234_may_not_launch_agent_'demo'_(layer:_dispatcher_bound) --user 1234
+ROWS
+
+# Exit 2, not a deny's 1, when there is nothing to judge: an agent the
+# configuration does not have, or a configuration that does not load.
+config_error_row() {
+	local dir=$1 want=${2//_/ } out rc=0
+	shift 2
+	out=$(pol "$@" --config-dir "$dir" 2>&1) || rc=$?
+	assert_eq 2 "$rc" "exit status of $* --config-dir $dir"
+	assert_eq "$want" "$out" "message of $*"
+}
+table config_error_row <<ROWS
+explain-unknown-agent $EX pinfold:_no_agent_'nosuch'_in_the_configuration_'$EX' explain --agent nosuch --exec /usr/bin/git
+show-unknown-agent $EX pinfold:_no_agent_'nosuch'_in_the_configuration_'$EX' show --agent nosuch
+explain-bad-config $BAD agents.d/ci.ini:2:_unknown_key_'conect'_in_[network] explain --agent ci --exec /usr/bin/git
+show-bad-config $BAD agents.d/ci.ini:2:_unknown_key_'conect'_in_[network] show --agent ci
+ROWS

@@ -17,6 +17,9 @@
 
 #include <cmocka.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "daemon/proto.h"
 
 #define CORPUS "tests/fuzz/control"
@@ -111,6 +114,85 @@ static void test_verb_access(void **state)
 	assert_int_equal(proto_verb_find("run")->access, ACCESS_DISPATCH);
 }
 
+/* proto_recv() on what a client sends: a message of some size with some
+ * descriptors attached (dups of stdin), and the answer it must get. */
+struct recv_case {
+	size_t len;		/* bytes of the message: '{}' padded with spaces */
+	int nfds;
+	int want;		/* 0 or a negative errno */
+};
+
+static const struct recv_case recv_cases[] = {
+	{ 2, 0, 0 },
+	{ 2, 1, 0 },
+	{ 2, 3, 0 },
+	{ 2, 4, -ETOOMANYREFS },	/* one more than PROTO_FDS_MAX */
+	{ 2, 6, -ETOOMANYREFS },	/* fills the control buffer exactly */
+	{ 2, 7, -ETOOMANYREFS },	/* cut by the kernel: MSG_CTRUNC */
+	{ 2, 253, -ETOOMANYREFS },	/* SCM_MAX_FD, the most one message holds */
+	{ PROTO_MSG_MAX, 3, 0 },
+	{ PROTO_MSG_MAX + 1, 0, -EMSGSIZE },
+	{ PROTO_MSG_MAX + 1, 7, -EMSGSIZE },
+};
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Send len bytes with nfds dups of stdin, past proto_send()'s limits as
+ * a hostile client would. */
+static void send_raw(int sock, size_t len, int nfds)
+{
+	static char buf[PROTO_MSG_MAX + 1];
+	int fds[253] = { 0 };
+
+	memset(buf, ' ', len);
+	memcpy(buf, "{}", 2);
+	for (int i = 0; i < nfds; i++)
+		assert_true((fds[i] = dup(0)) >= 0);
+	assert_int_equal(proto_send_bytes(sock, buf, len, fds, nfds), 0);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/* Each case gets its own answer, and a refused message leaves none of
+ * its descriptors open in the receiver. */
+static void test_recv_limits(void **state)
+{
+	int sv[2], fds[PROTO_FDS_MAX], nfds, before, rc, sndbuf = 4 * PROTO_MSG_MAX;
+	json_t *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(recv_cases) / sizeof(recv_cases[0]); i++) {
+		const struct recv_case *c = &recv_cases[i];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+					    sizeof(sndbuf)), 0);
+		before = open_fds();
+		send_raw(sv[0], c->len, c->nfds);
+		rc = proto_recv(sv[1], &m, fds, &nfds);
+		if (rc != c->want)
+			fail_msg("recv_cases[%zu] (%zu bytes, %d fds): %d, want %d", i, c->len,
+				 c->nfds, rc, c->want);
+		assert_int_equal(open_fds() - before, rc ? 0 : nfds);
+		assert_int_equal(nfds, rc ? 0 : c->nfds);
+		for (int k = 0; k < nfds; k++)
+			close(fds[k]);
+		json_decref(m);
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
 static void replay(const char *path)
 {
 	static uint8_t buf[PROTO_MSG_MAX + 1];
@@ -152,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_request_cases),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_verb_access),
+		cmocka_unit_test(test_recv_limits),
 		cmocka_unit_test(test_corpus_replay),
 	};
 

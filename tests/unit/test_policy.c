@@ -129,6 +129,20 @@ static const struct bad_case bad_cases[] = {
 	{ "agents.d/ci.ini", "[network]\nunix = /run/../x.sock\n", 0,
 	  { "agents.d/ci.ini:2: bad unix socket '/run/../x.sock': an absolute path "
 	    "without '//', '.', '..' or a trailing '/'" } },
+	/* '..' in a grant: out of a variable's directory, or anywhere. */
+	{ "agents.d/ci.ini", "[files]\nread = /usr\nwrite = ${workspace}/..\n", 0,
+	  { "agents.d/ci.ini:3: '..' in path '${workspace}/..': name the directory itself" } },
+	{ "agents.d/ci.ini", "[files]\nread = ${home}/a/../../etc\n", 0,
+	  { "agents.d/ci.ini:2: '..' in path '${home}/a/../../etc': name the directory "
+	    "itself" } },
+	{ "agents.d/ci.ini", "[files]\ndeny = /home/${user}/..\n", 0,
+	  { "agents.d/ci.ini:2: '..' in path '/home/${user}/..': name the directory itself" } },
+	{ "roles.d/r.ini", "[exec]\nallow = /usr/lib/../bin\n", 0,
+	  { "roles.d/r.ini:2: '..' in path '/usr/lib/../bin': name the directory itself" } },
+	{ "agents.d/ci.ini", "[exec]\napprove = ${workspace}/../x\n", 0,
+	  { "agents.d/ci.ini:2: '..' in path '${workspace}/../x': name the directory itself" } },
+	{ "users.d/u.ini", "[bound]\nusers = 0\nagents = *\n[files]\nread = /..\n", 0,
+	  { "users.d/u.ini:5: '..' in path '/..': name the directory itself" } },
 	{ "agents.d/ci.ini", "[network]\nunix = ${workspace}/s\n", 0,
 	  { "agents.d/ci.ini:2: bad unix socket '${workspace}/s': an absolute path "
 	    "without '//', '.', '..' or a trailing '/'" } },
@@ -1031,6 +1045,110 @@ static void test_examples_decide(void **state)
 	policy_free(p);
 }
 
+/* --- files that are links --- */
+
+/* A configuration file that is a symbolic link to LINK (relative to the
+ * file's directory), holding TEXT there unless dangling; every message
+ * about it, from any stage of the load, names the file as the
+ * configuration does, the line in the file read, and where it leads:
+ * "@" in want stands for the configuration directory. */
+struct link_case {
+	const char *file;
+	const char *link;
+	const char *text;	/* written at the link's target; NULL: dangling */
+	const char *want[3];
+};
+
+static const struct link_case link_cases[] = {
+	{ "agents.d/ci.ini", "../shared/ci.ini", "[agent]\ndescription = x\n[files]\nraed = /u\n",
+	  { "agents.d/ci.ini:4: unknown key 'raed' in [files] (agents.d/ci.ini is a link to "
+	    "@/shared/ci.ini)" } },
+	{ "roles.d/r.ini", "../shared/r.ini", "[role]\nwhen = agent.tier = gold\n",
+	  { "roles.d/r.ini:2: condition on attribute 'agent.tier', which no agent declares in "
+	    "[attributes] (roles.d/r.ini is a link to @/shared/r.ini)" } },
+	{ "agents.d/gone.ini", "../nowhere.ini", NULL,
+	  { "agents.d/gone.ini: No such file or directory (agents.d/gone.ini is a link to "
+	    "../nowhere.ini)" } },
+	{ "pinfoldd.conf", "shared/pinfoldd.conf", "[daemon]\n\nfsync = 1\n",
+	  { "pinfoldd.conf:3: unknown key 'fsync' in [daemon] (pinfoldd.conf is a link to "
+	    "@/shared/pinfoldd.conf)" } },
+};
+
+static void link_case_write(const char *dir, const struct link_case *c)
+{
+	char path[PATH_MAX], target[PATH_MAX * 2];
+	const char *slash = strrchr(c->file, '/');
+	int len = slash ? (int)(slash - c->file) : 0;
+	FILE *f;
+
+	assert_true(snprintf(path, sizeof(path), "%s/%.*s", dir, len, c->file) <
+		    (int)sizeof(path));
+	mkdir(path, 0700);
+	snprintf(target, sizeof(target), "%s/shared", dir);
+	mkdir(target, 0700);
+	snprintf(target, sizeof(target), "%s/%s", path, c->link);
+	if (c->text) {
+		f = fopen(target, "w");
+		assert_non_null(f);
+		fputs(c->text, f);
+		assert_int_equal(fclose(f), 0);
+	}
+	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, c->file) < (int)sizeof(path));
+	assert_int_equal(symlink(c->link, path), 0);
+}
+
+static bool has_msg(const struct diag *d, const char *want)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->msgs[i], want))
+			return true;
+	return false;
+}
+
+/* Beside each link a plain file with a mistake of its own, whose message
+ * stays as it is. */
+static void test_linked_files(void **state)
+{
+	static const char plain[] = "agents.d/plain.ini:2: relative path 'usr': paths are "
+				    "absolute or begin with ${workspace}, ${home} or ${user}";
+	char dir[PATH_MAX], real[PATH_MAX], want[PATH_MAX + 512];
+	struct policy *p = NULL;
+	struct diag d = { 0 };
+	size_t failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(link_cases) / sizeof(link_cases[0]); i++) {
+		const struct link_case *c = &link_cases[i];
+		size_t n = want_count(c->want, 3);
+		bool ok;
+
+		new_config_dir(dir);
+		assert_non_null(realpath(dir, real));
+		link_case_write(dir, c);
+		write_at(dir, "agents.d/plain.ini", "[files]\nread = usr\n", 0);
+		ok = policy_load(dir, &p, &d) == -1 && d.n == n + 1 && has_msg(&d, plain);
+		for (size_t k = 0; ok && k < n; k++) {
+			const char *at = strchr(c->want[k], '@');
+
+			if (at)
+				snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - c->want[k]),
+					 c->want[k], real, at + 1);
+			else
+				snprintf(want, sizeof(want), "%s", c->want[k]);
+			ok = has_msg(&d, want);
+		}
+		if (!ok) {
+			failed++;
+			print_message("link_cases[%zu] (%s):\n", i, c->file);
+			for (size_t j = 0; j < d.n; j++)
+				print_message("  got:  %s\n", d.msgs[j]);
+		}
+		diag_free(&d);
+		remove_tree(dir);
+	}
+	assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1048,6 +1166,7 @@ int main(void)
 		cmocka_unit_test(test_hash_every_byte),
 		cmocka_unit_test(test_examples_load_clean),
 		cmocka_unit_test(test_examples_decide),
+		cmocka_unit_test(test_linked_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

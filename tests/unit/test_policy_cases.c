@@ -127,8 +127,30 @@ static const struct file cfg_bound[] = {
 	{ NULL, NULL },
 };
 
-enum cfg { ROLES, COND, BOUND, NCFG };
-static const struct file *const cfgs[NCFG] = { cfg_roles, cfg_cond, cfg_bound };
+/* Who may launch a, b and c: names as written, a user named twice, a
+ * group, and a group (4000) that bounds root when root is in it. */
+static const struct file cfg_dispatch[] = {
+	{ "agents.d/a.ini", "[agent]\n" },
+	{ "agents.d/b.ini", "[agent]\n" },
+	{ "agents.d/c.ini", "[agent]\n" },
+	{ "users.d/dev.ini", "[bound]\nusers = 1000, daemon\ngroups = 3000\nagents = a\n" },
+	{ "users.d/ops.ini", "[bound]\nusers = 1001, 1000\ngroups = adm\nagents = a, b\n" },
+	{ "users.d/rootgroup.ini", "[bound]\ngroups = 4000\nagents = b\n" },
+	{ NULL, NULL },
+};
+
+/* Root named by number: it is bounded whatever its groups. */
+static const struct file cfg_dispatch_root[] = {
+	{ "agents.d/a.ini", "[agent]\n" },
+	{ "agents.d/c.ini", "[agent]\n" },
+	{ "users.d/root.ini", "[bound]\nusers = 0\nagents = c\n" },
+	{ "users.d/any.ini", "[bound]\ngroups = 3000\nagents = *\n" },
+	{ NULL, NULL },
+};
+
+enum cfg { ROLES, COND, BOUND, DISPATCHERS, DISPATCHERS_ROOT, NCFG };
+static const struct file *const cfgs[NCFG] = { cfg_roles, cfg_cond, cfg_bound, cfg_dispatch,
+					       cfg_dispatch_root };
 static struct policy *loaded[NCFG];
 
 enum kind { R, W, X, C, DISPATCH };
@@ -317,6 +339,26 @@ static const struct row rows[] = {
 	{ "dispatch-no-bound", BOUND, "w", DISPATCH, NULL, 4000, NULL, 0, 0, 0, 0, DENY, NULL,
 	  LAYER_BOUND },
 	{ "dispatch-root", BOUND, "other", DISPATCH, NULL, 0, "root", 0, 0, 0, 0, ALLOW, NULL, 0 },
+};
+
+/* policy_dispatchers(): who the inventory says may launch an agent. */
+struct dispatch_row {
+	const char *name;
+	enum cfg cfg;
+	const char *agent;
+	gid_t root_group;	/* a group of root's besides 0, 0: none */
+	const char *want;	/* the list, space-separated, groups as @name */
+};
+
+static const struct dispatch_row dispatch_rows[] = {
+	{ "dispatchers-two-bounds", DISPATCHERS, "a", 0, "root 1000 daemon @3000 1001 @adm" },
+	{ "dispatchers-one-bound", DISPATCHERS, "b", 0, "root 1001 1000 @adm @4000" },
+	{ "dispatchers-none", DISPATCHERS, "c", 0, "root" },
+	{ "dispatchers-root-bounded-out", DISPATCHERS, "a", 4000, "1000 daemon @3000 1001 @adm" },
+	{ "dispatchers-root-bounded-in", DISPATCHERS, "b", 4000, "root 1001 1000 @adm @4000" },
+	{ "dispatchers-root-bounded-none", DISPATCHERS, "c", 4000, "" },
+	{ "dispatchers-root-by-uid", DISPATCHERS_ROOT, "c", 0, "root @3000" },
+	{ "dispatchers-root-not-named", DISPATCHERS_ROOT, "a", 0, "@3000" },
 };
 
 static char dir[256];
@@ -508,16 +550,60 @@ static void test_row(void **state)
 	assert_int_equal(run_row(*state), 0);
 }
 
+/* Each one listed may launch the agent, as the daemon judges a launch: a
+ * user with its uid, a group's member with a uid no bound names. */
+static void assert_dispatchers_may(const struct policy *p, const char *agent,
+				   const struct dispatcher *v, int n, const gid_t *root_gids,
+				   size_t nroot)
+{
+	for (int i = 0; i < n; i++) {
+		gid_t g = v[i].id;
+
+		if (!strcmp(v[i].name, "root"))
+			assert_true(policy_may_dispatch(p, agent, 0, root_gids, nroot));
+		else if (v[i].group)
+			assert_true(policy_may_dispatch(p, agent, 59999, &g, 1));
+		else
+			assert_true(policy_may_dispatch(p, agent, v[i].id, NULL, 0));
+	}
+}
+
+static void test_dispatch_row(void **state)
+{
+	const struct dispatch_row *w = *state;
+	const struct policy *p = loaded[w->cfg];
+	gid_t root_gids[2] = { 0, w->root_group };
+	size_t nroot = w->root_group ? 2 : 1;
+	struct dispatcher *v;
+	char got[256] = "";
+	int n = policy_dispatchers(p, w->agent, root_gids, nroot, &v);
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s%s", i ? " " : "",
+			 v[i].group ? "@" : "", v[i].name);
+	assert_string_equal(got, w->want);
+	assert_dispatchers_may(p, w->agent, v, n, root_gids, nroot);
+	assert_int_equal(!strstr(got, "root"), !policy_may_dispatch(p, w->agent, 0, root_gids,
+								   nroot));
+	free(v);
+}
+
 /* One cmocka case per row, named for it. */
 int main(void)
 {
 	size_t n = sizeof(rows) / sizeof(rows[0]);
-	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0])];
+	size_t nd = sizeof(dispatch_rows) / sizeof(dispatch_rows[0]);
+	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + nd];
 
 	_Static_assert(sizeof(rows) / sizeof(rows[0]) >= 60, "at least 60 rows");
 	setenv("TZ", "UTC", 1);
 	for (size_t i = 0; i < n; i++)
 		tests[i] = (struct CMUnitTest){ .name = rows[i].name, .test_func = test_row,
 						.initial_state = (void *)&rows[i] };
-	return _cmocka_run_group_tests("policy cases", tests, n, load_all, free_all);
+	for (size_t i = 0; i < nd; i++)
+		tests[n + i] = (struct CMUnitTest){ .name = dispatch_rows[i].name,
+						    .test_func = test_dispatch_row,
+						    .initial_state = (void *)&dispatch_rows[i] };
+	return _cmocka_run_group_tests("policy cases", tests, n + nd, load_all, free_all);
 }
