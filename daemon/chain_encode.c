@@ -198,16 +198,17 @@ static bool value_put(struct chain_frags *f, long slot, const json_t *v, char *d
 static bool members_put(struct chain_frags *f, const json_t *obj, bool *first, char *dst,
 			size_t room, size_t *at, bool *bad)
 {
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)obj, key, v) {
-		size_t n = strlen(key);
+	/* The iterator calls alone: json_object_foreach looks each name up
+	 * again to find the next member. */
+	for (void *it = json_object_iter((json_t *)obj); it;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *key = json_object_iter_key(it);
+		size_t n = json_object_iter_key_len(it);
 		long slot = key_slot(f, key, n);
 
 		if ((!*first && !put(dst, room, at, ",", 1)) ||
 		    !key_put(f, key, n, slot, dst, room, at, bad) ||
-		    !value_put(f, slot, v, dst, room, at, bad))
+		    !value_put(f, slot, json_object_iter_value(it), dst, room, at, bad))
 			return false;
 		*first = false;
 	}
