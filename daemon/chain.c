@@ -2,8 +2,9 @@
 /*
  * The chain writer: record hashing, recovery of an existing chain at open,
  * and appending with group commit. Records are encoded straight into the
- * tail of the write buffer, so an append costs two jansson encodes, one
- * SHA-256 and no system call.
+ * tail of the write buffer (chain_encode.c), so an append costs jansson's
+ * encoding of what changed since the last record, one SHA-256 and no
+ * system call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,7 +135,7 @@ static void chain_free(struct chain *c)
 		close(c->lock_fd);
 	free(c->path);
 	free(c->wbuf);
-	free(c->frags);
+	chain_frags_free(c->frags);
 	free(c);
 }
 
@@ -625,30 +626,22 @@ static int head_update(struct chain *c)
 	char hex[CHAIN_HASH_HEX_LEN + 1];
 
 	chain_hash_hex(c->last, hex);
+	/* Hex digits are ASCII: there is no UTF-8 to check. */
 	if (json_integer_set(c->head_seq, (json_int_t)c->next_seq) ||
-	    json_string_setn(c->head_prev, hex, CHAIN_HASH_HEX_LEN))
+	    json_string_setn_nocheck(c->head_prev, hex, CHAIN_HASH_HEX_LEN))
 		return -ENOMEM;
 	return 0;
 }
 
 /*
- * The line is the encoding of head with its closing '}' turned into ',',
- * followed by the encoding of rec without its opening '{': byte for byte
- * what jansson writes for the merged object, without building and freeing
- * one per record (a third of the cost of an append, measured). Returns the length,
- * 0 when jansson cannot encode, or a value >= room when it does not fit.
+ * The line is byte for byte what jansson writes for head and rec merged
+ * into one object, without building and freeing one per record (a third
+ * of the cost of an append, measured). Returns the length, 0 when jansson
+ * cannot encode, or a value >= room when it does not fit.
  */
 static size_t line_encode(const struct chain *c, const json_t *rec, char *dst, size_t room)
 {
-	size_t h = json_dumpb(c->head, dst, room, JSON_COMPACT);
-	size_t n;
-
-	if (h == 0 || h >= room || json_object_size(rec) == 0)
-		return h;
-	n = chain_encode_members(c->frags, rec, dst + h - 1, room - (h - 1));
-	if (n == 0)
-		return 0;
-	return h - 1 + n;
+	return chain_encode_line(c->frags, c->head, rec, dst, room);
 }
 
 /*

@@ -149,6 +149,34 @@ void chain_format_time(int64_t ns, char buf[32]);
 int chain_open(const char *dir, struct chain **out, char *err, size_t errlen);
 
 /*
+ * A record object kept from one record to the next (chain_record.c). A
+ * record built with it is, member for member and in order, the object
+ * that json_object() and json_object_set* would build; but a member set
+ * where the last record had the same one is replaced in place: no pair
+ * allocated, no name hashed, and an integer or a string that the record
+ * alone holds is set anew rather than made. Names are not checked for
+ * UTF-8 (the _nocheck calls): they are the caller's constants.
+ */
+struct chain_rec {
+	json_t *obj;
+	void *next;		/* the member the next set should find */
+};
+
+/* Start a record: obj made on first use. Returns obj, or NULL. */
+json_t *chain_rec_begin(struct chain_rec *r);
+/* Set key to v (a reference of its own is taken / v is consumed). */
+void chain_rec_set(struct chain_rec *r, const char *key, json_t *v);
+void chain_rec_set_new(struct chain_rec *r, const char *key, json_t *v);
+void chain_rec_set_int(struct chain_rec *r, const char *key, json_int_t v);
+/* False, and nothing set, when s is not valid UTF-8. */
+bool chain_rec_set_string(struct chain_rec *r, const char *key, const char *s);
+/* s is known to be ASCII or valid UTF-8 (a formatted time). */
+void chain_rec_set_text(struct chain_rec *r, const char *key, const char *s, size_t len);
+/* Drop the members the last record had past this one's. Returns obj. */
+json_t *chain_rec_end(struct chain_rec *r);
+void chain_rec_free(struct chain_rec *r);
+
+/*
  * Append one record. rec must be a JSON object without "seq" and "prev";
  * they are added first, in that order, followed by rec's members. The
  * record is buffered: it reaches the file at the next chain_flush, or

@@ -38,27 +38,38 @@ bool chain_hasher_hash(struct chain_hasher *h, const char *line, size_t len,
  */
 int chain_verify_fd(int fd, const char *name, struct verify_result *r);
 
-/* Encoded member names and shared values (chain_encode.c). */
+/* Encoded member names, shared values and integers (chain_encode.c). */
 #define CHAIN_FRAG_RAW 128
-#define CHAIN_FRAG_KEYS 64
+#define CHAIN_FRAG_KEYS 128
+#define CHAIN_FRAG_PROBES 8
 #define CHAIN_FRAG_VALS 256
+#define CHAIN_FRAG_INTS 128
 struct chain_frag {
 	const json_t *owner;	/* a value's json_t; unused for keys */
 	size_t raw_len, enc_len;
 	char raw[CHAIN_FRAG_RAW];	/* the text as it is */
 	char enc[2 * CHAIN_FRAG_RAW + 8];	/* as jansson encodes it */
 };
+struct chain_int_frag {
+	json_int_t val;
+	uint8_t len;		/* 0: unused */
+	char enc[23];		/* as jansson encodes val */
+};
 struct chain_frags {
 	struct chain_frag keys[CHAIN_FRAG_KEYS];
 	struct chain_frag vals[CHAIN_FRAG_VALS];
+	struct chain_int_frag *ints[CHAIN_FRAG_KEYS]; /* per member name, made on first use */
 };
 
+void chain_frags_free(struct chain_frags *f);
+
 /*
- * Encode rec's members as they follow a spliced head: ,"k":v,...} into
- * dst. Returns the length; 0 when jansson cannot encode a member; room
- * (or more) when it does not fit.
+ * Encode the line {head's members,rec's members} into dst, as jansson
+ * encodes the merged object in compact form. Returns the length; 0 when
+ * jansson cannot encode a member; room (or more) when it does not fit.
  */
-size_t chain_encode_members(struct chain_frags *f, const json_t *rec, char *dst, size_t room);
+size_t chain_encode_line(struct chain_frags *f, const json_t *head, const json_t *rec,
+			 char *dst, size_t room);
 
 struct chain {
 	int fd;			/* the active segment, chain.jsonl */

@@ -3,8 +3,11 @@
  * From kernel events to decision records.
  *
  * Member names are string literals, so they are set with jansson's
- * _nocheck calls, which skip re-validating their UTF-8 on every record;
- * values are always checked.
+ * _nocheck calls (through chain_rec), which skip re-validating their UTF-8
+ * on every record; values are always checked. Each event's record is built
+ * in the one record object kept from event to event (audit_event_begin):
+ * an event shaped like the one before costs no object, no member pair and
+ * no new integer.
  *
  * The kernel has already enforced each action (Landlock for files and
  * exec, the cgroup programs for connect) by the time its event arrives;
@@ -79,15 +82,12 @@ static const char *resolved_path(const char *path, const char *dir, size_t dlen,
 
 /* Names are bytes, not text: one that is not valid UTF-8 is kept whole as
  * hex beside a readable version, never altered or dropped. */
-static void set_name(json_t *rec, const char *key, const char *name)
+static void set_name(struct chain_rec *r, const char *key, const char *name)
 {
-	json_t *v = json_string(name);
 	char hexkey[64];
 
-	if (v) {
-		json_object_set_new(rec, key, v);
+	if (chain_rec_set_string(r, key, name))
 		return;
-	}
 	size_t n = strlen(name);
 	char *hex = malloc(n * 2 + 1), *lossy = malloc(n + 1);
 
@@ -101,24 +101,24 @@ static void set_name(json_t *rec, const char *key, const char *name)
 		lossy[i] = (unsigned char)name[i] < 0x80 ? name[i] : '?';
 	}
 	lossy[n] = 0;
-	json_object_set_new(rec, key, json_string(lossy));
+	chain_rec_set_new(r, key, json_string(lossy));
 	snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
-	json_object_set_new(rec, hexkey, json_string(hex));
+	chain_rec_set_new(r, hexkey, json_string(hex));
 	free(hex);
 	free(lossy);
 }
 
-static json_t *decision_base(struct daemon *d, struct session *s, const struct ev_hdr *h,
-			     const char *action)
+static struct chain_rec *decision_base(struct daemon *d, struct session *s,
+				       const struct ev_hdr *h, const char *action)
 {
-	json_t *rec = audit_base(d, "decision");
+	struct chain_rec *r = audit_event_begin(d, "decision");
 
-	json_object_set_new_nocheck(rec, "session", json_integer((json_int_t)s->id));
-	json_object_set_nocheck(rec, "agent", s->agent_json);
-	json_object_set_new_nocheck(rec, "pid", json_integer(h->pid));
-	json_object_set_new_nocheck(rec, "uid", json_integer(h->uid));
-	json_object_set_nocheck(rec, "action", audit_const(action));
-	return rec;
+	chain_rec_set_int(r, "session", (json_int_t)s->id);
+	chain_rec_set(r, "agent", s->agent_json);
+	chain_rec_set_int(r, "pid", h->pid);
+	chain_rec_set_int(r, "uid", h->uid);
+	chain_rec_set(r, "action", audit_const(action));
+	return r;
 }
 
 /*
@@ -129,7 +129,8 @@ static json_t *decision_base(struct daemon *d, struct session *s, const struct e
  * other failure (ENOENT, say) was not a decision of the kernel's, and the
  * policy's answer for the path stands.
  */
-static bool set_outcome(struct daemon *d, json_t *rec, int ret, bool granted, uint32_t rule)
+static bool set_outcome(struct daemon *d, struct chain_rec *r, int ret, bool granted,
+			uint32_t rule)
 {
 	bool refused = ret == -EACCES || ret == -EPERM;
 	bool deny = refused || (ret < 0 && !granted);
@@ -139,9 +140,9 @@ static bool set_outcome(struct daemon *d, json_t *rec, int ret, bool granted, ui
 		why = "kernel: resolved path or permissions outside the grant";
 	else if (ret >= 0 && !granted)
 		why = "kernel: resolved path inside a grant";
-	json_object_set_nocheck(rec, "outcome", audit_const(errno_name(ret)));
-	json_object_set_nocheck(rec, "decision", audit_const(deny ? "deny" : "allow"));
-	json_object_set_nocheck(rec, "rule", why ? audit_const(why) : audit_rule(d, rule));
+	chain_rec_set(r, "outcome", audit_const(errno_name(ret)));
+	chain_rec_set(r, "decision", audit_const(deny ? "deny" : "allow"));
+	chain_rec_set(r, "rule", why ? audit_const(why) : audit_rule(d, rule));
 	return deny;
 }
 
@@ -178,16 +179,16 @@ static const char *physical_path(const char *path, char *out, size_t outlen)
 
 /* A denial's explanation: the rule and the layer that refused, as pinfold
  * policy explain gives them. Allows name their grant and need none. */
-static void set_layer(struct daemon *d, struct session *s, json_t *rec, const char *path,
-		      unsigned access)
+static void set_layer(struct daemon *d, struct session *s, struct chain_rec *r,
+		      const char *path, unsigned access)
 {
 	struct verdict v;
 
 	if (!path || !session_explain_path(d, s, path, access, &v) || v.allow)
 		return;
-	json_object_set_nocheck(rec, "layer", audit_const(layer_name(v.layer)));
+	chain_rec_set(r, "layer", audit_const(layer_name(v.layer)));
 	if (v.rule)
-		json_object_set_nocheck(rec, "rule", audit_rule(d, v.rule));
+		chain_rec_set(r, "rule", audit_rule(d, v.rule));
 }
 
 /* The rule named is the grant that covers the resolved path, if any. */
@@ -198,7 +199,7 @@ static void record_path_decision(struct daemon *d, struct session *s, const stru
 	uint32_t rule = 0;
 	char phys[PATH_MAX];
 	bool granted = abs && grants_check_path(s->grants, abs, access, &rule);
-	json_t *rec = decision_base(d, s, h, action);
+	struct chain_rec *r = decision_base(d, s, h, action);
 
 	/* Only a denial is looked at again, so that the common miss inside a
 	 * grant (a header search path, say) costs no system call; a path that
@@ -210,20 +211,20 @@ static void record_path_decision(struct daemon *d, struct session *s, const stru
 		abs = phys;
 	}
 
-	set_name(rec, "object", path);
+	set_name(r, "object", path);
 	if (abs && strcmp(abs, path))
-		set_name(rec, "resolved", abs);
+		set_name(r, "resolved", abs);
 	if (access_name)
-		json_object_set_nocheck(rec, "access", audit_const(access_name));
-	if (set_outcome(d, rec, h->ret, granted, rule)) {
+		chain_rec_set(r, "access", audit_const(access_name));
+	if (set_outcome(d, r, h->ret, granted, rule)) {
 		s->denials++;
 		if (!granted)
-			set_layer(d, s, rec, abs, access);
+			set_layer(d, s, r, abs, access);
 	}
 	if (h->flags & EV_F_TRUNCATED)
-		json_object_set_new_nocheck(rec, "truncated", json_true());
-	json_object_set_nocheck(rec, "policy", d->policy_json);
-	audit_record(d, rec);
+		chain_rec_set_new(r, "truncated", json_true());
+	chain_rec_set(r, "policy", d->policy_json);
+	audit_event_record(d);
 }
 
 static void handle_open(struct daemon *d, struct session *s, const struct ev_open *e)
@@ -277,7 +278,8 @@ static json_t *args_json(const char *p, size_t len)
 
 /* An exec the approval of which was refused fails with EACCES like one
  * Landlock refuses; the record names the request instead. */
-static void note_approval_refusal(json_t *rec, struct session *s, const struct ev_exec *e)
+static void note_approval_refusal(struct chain_rec *r, struct session *s,
+				  const struct ev_exec *e)
 {
 	char why[64];
 
@@ -285,7 +287,7 @@ static void note_approval_refusal(json_t *rec, struct session *s, const struct e
 		return;
 	snprintf(why, sizeof(why), "approval: request %llu not approved",
 		 (unsigned long long)s->denied_request);
-	json_object_set_new_nocheck(rec, "rule", json_string(why));
+	chain_rec_set_new(r, "rule", json_string(why));
 	free(s->denied_exec);
 	s->denied_exec = NULL;
 }
@@ -305,47 +307,47 @@ static void handle_exec(struct daemon *d, struct session *s, const struct ev_exe
 		abs = NULL;
 	uint32_t rule = 0;
 	bool granted = abs && grants_check_path(s->grants, abs, ACC_EXEC, &rule);
-	json_t *rec = decision_base(d, s, &e->h, "exec");
+	struct chain_rec *r = decision_base(d, s, &e->h, "exec");
 
-	set_name(rec, "object", e->data);
+	set_name(r, "object", e->data);
 	if (abs && strcmp(abs, e->data))
-		set_name(rec, "resolved", abs);
+		set_name(r, "resolved", abs);
 	if (e->args_len && args_at < avail)
-		json_object_set_new_nocheck(rec, "args",
-				    args_json(e->data + args_at,
-					      e->args_len < avail - args_at ? e->args_len
-									: avail - args_at));
+		chain_rec_set_new(r, "args",
+				  args_json(e->data + args_at,
+					    e->args_len < avail - args_at ? e->args_len
+									  : avail - args_at));
 	if (e->ppid)
-		json_object_set_new_nocheck(rec, "ppid", json_integer(e->ppid));
+		chain_rec_set_int(r, "ppid", e->ppid);
 	if (e->h.flags & EV_F_UNAPPROVED) {
 		/* The kernel started a program held for approval that no
 		 * approver let through (a path changed after it was asked
 		 * about, a racing thread): the exec never ran, and the
 		 * session that tried it ends. */
-		json_object_set_nocheck(rec, "outcome", audit_const("killed"));
-		json_object_set_nocheck(rec, "decision", audit_const("deny"));
-		json_object_set_nocheck(rec, "rule", audit_const(
+		chain_rec_set(r, "outcome", audit_const("killed"));
+		chain_rec_set(r, "decision", audit_const("deny"));
+		chain_rec_set(r, "rule", audit_const(
 			"kernel: a program held for approval, not approved"));
 		s->denials++;
 		session_end(d, s, "exec of a program held for approval, not approved");
 	} else if (e->h.flags & EV_F_KILLED) {
 		/* Landlock let it start (the loader is executable, a memory
 		 * file has no path); the kernel side killed it before it ran. */
-		json_object_set_nocheck(rec, "outcome", audit_const("killed"));
-		json_object_set_nocheck(rec, "decision", audit_const("deny"));
-		json_object_set_nocheck(rec, "rule", audit_const(
+		chain_rec_set(r, "outcome", audit_const("killed"));
+		chain_rec_set(r, "decision", audit_const("deny"));
+		chain_rec_set(r, "rule", audit_const(
 			"kernel: a memory file or the dynamic loader run as a program"));
 		s->denials++;
-	} else if (set_outcome(d, rec, e->h.ret, granted, rule)) {
+	} else if (set_outcome(d, r, e->h.ret, granted, rule)) {
 		s->denials++;
-		note_approval_refusal(rec, s, e);
+		note_approval_refusal(r, s, e);
 		if (!granted)
-			set_layer(d, s, rec, abs, ACC_EXEC);
+			set_layer(d, s, r, abs, ACC_EXEC);
 	}
 	if (e->h.flags & EV_F_TRUNCATED)
-		json_object_set_new_nocheck(rec, "truncated", json_true());
-	json_object_set_nocheck(rec, "policy", d->policy_json);
-	audit_record(d, rec);
+		chain_rec_set_new(r, "truncated", json_true());
+	chain_rec_set(r, "policy", d->policy_json);
+	audit_event_record(d);
 }
 
 void format_addr6(const uint8_t addr[16], uint16_t port, char *buf, size_t len)
@@ -364,51 +366,53 @@ void format_addr6(const uint8_t addr[16], uint16_t port, char *buf, size_t len)
 
 /* The kernel side decided a connect or send itself; the record says how,
  * and for a denial explained (v), which rule and layer refused. */
-static void record_verdict(struct daemon *d, struct session *s, json_t *rec, bool denied,
-			   uint32_t rule, const struct verdict *v)
+static void record_verdict(struct daemon *d, struct session *s, struct chain_rec *r,
+			   bool denied, uint32_t rule, const struct verdict *v)
 {
-	json_object_set_nocheck(rec, "outcome", audit_const(denied ? "EPERM" : "ok"));
-	json_object_set_nocheck(rec, "decision", audit_const(denied ? "deny" : "allow"));
-	json_object_set_nocheck(rec, "rule", audit_rule(d, denied ? (v ? v->rule : 0) : rule));
+	chain_rec_set(r, "outcome", audit_const(denied ? "EPERM" : "ok"));
+	chain_rec_set(r, "decision", audit_const(denied ? "deny" : "allow"));
+	chain_rec_set(r, "rule", audit_rule(d, denied ? (v ? v->rule : 0) : rule));
 	if (v)
-		json_object_set_nocheck(rec, "layer", audit_const(layer_name(v->layer)));
-	json_object_set_nocheck(rec, "policy", d->policy_json);
+		chain_rec_set(r, "layer", audit_const(layer_name(v->layer)));
+	chain_rec_set(r, "policy", d->policy_json);
 	if (denied)
 		s->denials++;
-	audit_record(d, rec);
+	audit_event_record(d);
 }
 
 static void handle_connect(struct daemon *d, struct session *s, const struct ev_connect *e)
 {
 	bool denied = e->h.flags & EV_F_DENIED;
-	json_t *rec = decision_base(d, s, &e->h, e->h.flags & EV_F_UDP ? "sendto" : "connect");
+	struct chain_rec *r = decision_base(d, s, &e->h,
+					    e->h.flags & EV_F_UDP ? "sendto" : "connect");
 	char obj[80];
 
 	format_addr6(e->addr, e->port, obj, sizeof(obj));
-	json_object_set_new_nocheck(rec, "object", json_string(obj));
-	json_object_set_nocheck(rec, "family", audit_const(e->family == AF_INET ? "inet" : "inet6"));
+	chain_rec_set_string(r, "object", obj);
+	chain_rec_set(r, "family", audit_const(e->family == AF_INET ? "inet" : "inet6"));
 	if (denied) {
 		struct verdict v;
 
 		if (session_explain_connect(d, s, e->addr, e->port, &v) && !v.allow) {
-			record_verdict(d, s, rec, true, 0, &v);
+			record_verdict(d, s, r, true, 0, &v);
 			return;
 		}
 	}
-	record_verdict(d, s, rec, denied, e->rule, NULL);
+	record_verdict(d, s, r, denied, e->rule, NULL);
 }
 
 static void handle_unix(struct daemon *d, struct session *s, const struct ev_unix *e)
 {
 	bool denied = e->h.flags & EV_F_DENIED;
-	json_t *rec = decision_base(d, s, &e->h, e->h.flags & EV_F_UDP ? "sendto" : "connect");
+	struct chain_rec *r = decision_base(d, s, &e->h,
+					    e->h.flags & EV_F_UDP ? "sendto" : "connect");
 	char path[EV_UNIX_PATH + 1];
 
 	memcpy(path, e->path, EV_UNIX_PATH);
 	path[EV_UNIX_PATH] = 0;
-	set_name(rec, "object", path);
-	json_object_set_nocheck(rec, "family", audit_const("unix"));
-	record_verdict(d, s, rec, denied, e->rule, NULL);
+	set_name(r, "object", path);
+	chain_rec_set(r, "family", audit_const("unix"));
+	record_verdict(d, s, r, denied, e->rule, NULL);
 }
 
 /* Signals the kernel refused: to pinfoldd, to another session, to anything
@@ -427,7 +431,7 @@ static bool is_signal_call(int nr)
  * to root) is Unix permissions at work and decides nothing here. */
 static void handle_syscall(struct daemon *d, struct session *s, const struct ev_syscall *e)
 {
-	json_t *rec;
+	struct chain_rec *r;
 	char *name, num[32];
 
 	const char *rule = "seccomp";
@@ -439,17 +443,17 @@ static void handle_syscall(struct daemon *d, struct session *s, const struct ev_
 		return;
 	else if (e->h.ret != -EAFNOSUPPORT && !sandbox_denies_syscall((int)e->nr))
 		return;
-	rec = decision_base(d, s, &e->h, "syscall");
+	r = decision_base(d, s, &e->h, "syscall");
 	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)e->nr);
 	snprintf(num, sizeof(num), "syscall %u", e->nr);
-	json_object_set_new_nocheck(rec, "object", json_string(name ? name : num));
-	json_object_set_nocheck(rec, "outcome", audit_const(errno_name(e->h.ret)));
-	json_object_set_nocheck(rec, "decision", audit_const("deny"));
-	json_object_set_nocheck(rec, "rule", audit_const(rule));
-	json_object_set_nocheck(rec, "policy", d->policy_json);
+	chain_rec_set_new(r, "object", json_string(name ? name : num));
+	chain_rec_set(r, "outcome", audit_const(errno_name(e->h.ret)));
+	chain_rec_set(r, "decision", audit_const("deny"));
+	chain_rec_set(r, "rule", audit_const(rule));
+	chain_rec_set(r, "policy", d->policy_json);
 	free(name);
 	s->denials++;
-	audit_record(d, rec);
+	audit_event_record(d);
 }
 
 int event_handle(void *ctx, void *data, size_t len)

@@ -181,6 +181,7 @@ struct daemon {
 	struct chain_key *audit_key;
 	char boot_id[40];
 	json_t *boot_json, *host_json;	/* shared by every record */
+	struct chain_rec event_rec;	/* every event's record, in turn */
 	uint64_t unprocessed;		/* events the daemon could not judge */
 	uint64_t unprocessed_seen;
 	uint64_t *dropped_cpu_seen;	/* per CPU, for loss records */
@@ -438,6 +439,14 @@ void audit_close(struct daemon *d);
 void audit_flush(struct daemon *d, bool sync);
 int64_t audit_now_ns(void);
 json_t *audit_base(struct daemon *d, const char *type);
+/*
+ * The record of a kernel event, begun with the same members as
+ * audit_base's, in the one record object that every event's record is
+ * built in (see chain_rec), and appended by audit_event_record. Nothing
+ * may keep it past that.
+ */
+struct chain_rec *audit_event_begin(struct daemon *d, const char *type);
+void audit_event_record(struct daemon *d);
 /* The previous daemon's last record in brief ({seq, type, time,
  * clean_stop}), or NULL for a new chain. */
 json_t *audit_previous(struct daemon *d);

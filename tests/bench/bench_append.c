@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "daemon/chain.h"
@@ -32,30 +33,34 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The members of a decision record as the daemon sets them. */
-static json_t *decision(json_t **shared, uint64_t i, const char *object)
+/*
+ * The members of a decision record, set as events.c sets them: into one
+ * record object kept from event to event (audit_event_begin), the name
+ * "object" through set_name's chain_rec_set_string.
+ */
+static json_t *decision(struct chain_rec *r, json_t **shared, uint64_t i, const char *object)
 {
-	json_t *rec = json_object();
 	char t[32];
 
+	chain_rec_begin(r);
 	chain_format_time(now_ns(), t);
-	json_object_set_nocheck(rec, "type", shared[0]);
-	json_object_set_new_nocheck(rec, "time", json_string(t));
-	json_object_set_new_nocheck(rec, "mono", json_integer((json_int_t)(i * 1000 + 17)));
-	json_object_set_nocheck(rec, "boot", shared[1]);
-	json_object_set_nocheck(rec, "host", shared[2]);
-	json_object_set_new_nocheck(rec, "session", json_integer(41));
-	json_object_set_nocheck(rec, "agent", shared[3]);
-	json_object_set_new_nocheck(rec, "pid", json_integer((json_int_t)(4000 + i % 100)));
-	json_object_set_new_nocheck(rec, "uid", json_integer(61184));
-	json_object_set_nocheck(rec, "action", shared[4]);
-	json_object_set_new_nocheck(rec, "object", json_string(object));
-	json_object_set_nocheck(rec, "access", shared[5]);
-	json_object_set_nocheck(rec, "outcome", shared[6]);
-	json_object_set_nocheck(rec, "decision", shared[7]);
-	json_object_set_nocheck(rec, "rule", shared[8]);
-	json_object_set_nocheck(rec, "policy", shared[9]);
-	return rec;
+	chain_rec_set(r, "type", shared[0]);
+	chain_rec_set_text(r, "time", t, strlen(t));
+	chain_rec_set_int(r, "mono", (json_int_t)(i * 1000 + 17));
+	chain_rec_set(r, "boot", shared[1]);
+	chain_rec_set(r, "host", shared[2]);
+	chain_rec_set_int(r, "session", 41);
+	chain_rec_set(r, "agent", shared[3]);
+	chain_rec_set_int(r, "pid", (json_int_t)(4000 + i % 100));
+	chain_rec_set_int(r, "uid", 61184);
+	chain_rec_set(r, "action", shared[4]);
+	chain_rec_set_string(r, "object", object);
+	chain_rec_set(r, "access", shared[5]);
+	chain_rec_set(r, "outcome", shared[6]);
+	chain_rec_set(r, "decision", shared[7]);
+	chain_rec_set(r, "rule", shared[8]);
+	chain_rec_set(r, "policy", shared[9]);
+	return chain_rec_end(r);
 }
 
 int main(int argc, char **argv)
@@ -66,6 +71,7 @@ int main(int argc, char **argv)
 	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
 	json_t *shared[10];
 	char err[512], keypath[PATH_MAX], object[64];
+	struct chain_rec r = { 0 };
 	struct chain_key *key;
 	struct chain *c;
 	double t0, t1, last_sync;
@@ -92,8 +98,9 @@ int main(int argc, char **argv)
 
 		snprintf(object, sizeof(object), "/home/ci/src/project/lib/file%06" PRIu64 ".c",
 			 i % 100000);
-		rec = decision(shared, i, object);
-		if (chain_append(c, rec) < 0) {
+		/* audit_record consumes a reference of its own. */
+		rec = json_incref(decision(&r, shared, i, object));
+		if (!rec || chain_append(c, rec) < 0) {
 			fprintf(stderr, "bench_append: append failed\n");
 			return 1;
 		}
@@ -106,6 +113,7 @@ int main(int argc, char **argv)
 	}
 	chain_close(c);
 	t1 = now();
+	chain_rec_free(&r);
 	printf("%" PRIu64 " records in %.2f s: %.0f records/s\n", n, t1 - t0,
 	       (double)n / (t1 - t0));
 	chain_key_public(key, err, sizeof(err));

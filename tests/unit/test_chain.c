@@ -497,28 +497,281 @@ static void test_line_format(void **state)
 	free(t);
 }
 
-/* A shared value whose content changes is encoded anew, never from the
- * encoder's cache of its old content. */
+/*
+ * A shared value whose content changes is encoded anew, never from the
+ * encoder's cache of its old content: a string set anew in place, an
+ * integer set anew in place, and a string freed and another made (most
+ * likely at the same address) of the same length.
+ */
 static void test_shared_value_changes(void **state)
 {
 	struct fixture *f = *state;
 	json_t *shared = json_string("first"), *rec = json_object();
+	json_t *num = json_integer(41), *s = json_string("old");
 	char err[512], *buf;
 	struct chain *c;
 	size_t len;
 
 	json_object_set(rec, "type", shared); /* refcount 2: shared */
+	json_object_set(rec, "session", num);
+	json_object_set(rec, "agent", s);
 	assert_int_equal(chain_open(f->dir, &c, err, sizeof(err)), 0);
 	assert_int_equal(chain_append(c, rec), 0);
 	json_string_set(shared, "second, longer");
+	json_integer_set(num, -41);
+	json_object_del(rec, "agent");
+	json_decref(s);
+	s = json_string("new");
+	json_object_set(rec, "agent", s);
 	assert_int_equal(chain_append(c, rec), 1);
 	assert_int_equal(chain_close(c), 0);
 	buf = file_read(f->path, &len);
-	assert_non_null(strstr(buf, "\"type\":\"first\"}"));
-	assert_non_null(strstr(buf, "\"type\":\"second, longer\"}"));
+	assert_non_null(strstr(buf, "\"type\":\"first\",\"session\":41,\"agent\":\"old\"}"));
+	assert_non_null(strstr(buf, "\"type\":\"second, longer\",\"session\":-41,"
+				    "\"agent\":\"new\"}"));
 	free(buf);
 	json_decref(rec);
 	json_decref(shared);
+	json_decref(num);
+	json_decref(s);
+}
+
+/*
+ * Records that reach every path of the encoder's caches, each one line of
+ * JSON: escapes and non-ASCII in names and values, integers at the ends
+ * of their range, integers that land on the same slot of a member's
+ * table (0, 128 and 256; -1 and -129), nested values.
+ */
+static const char *const encode_cases[] = {
+	"{\"type\":\"t\",\"s\":\"q\\\"b\\\\s\\n\\t\\u0001/\\u007f\"}",
+	"{\"type\":\"t\",\"s\":\"caf\\u00e9 \\ud83d\\ude00 \\u4e2d\"}",
+	"{\"type\":\"t\",\"n\":0,\"m\":-1,\"a\":9223372036854775807,\"b\":-9223372036854775808}",
+	"{\"type\":\"t\",\"n\":128,\"m\":-129,\"a\":-9223372036854775808,\"b\":9223372036854775807}",
+	"{\"type\":\"t\",\"n\":256,\"m\":-1,\"a\":0,\"b\":1}",
+	"{\"type\":\"t\",\"k\\\"ey\":1,\"k\\u00e9\":\"\\u00e9\",\"a/b\":3,\"\\u0001\":4,\"\\\\\":5}",
+	"{\"type\":\"t\",\"x\":1.5,\"y\":true,\"z\":false,\"w\":null,"
+	"\"o\":{\"a\":[1,\"b\",{\"c\":null}]},\"e\":{},\"f\":[]}",
+	"{\"type\":\"t\",\"s\":\"\",\"n\":-0}",
+};
+
+/* Records built in code: names and values longer than the caches keep,
+ * and more distinct names than the name cache holds. */
+static json_t *encode_case_built(size_t i)
+{
+	char big[300], key[16];
+	json_t *rec = json_pack("{s:s}", "type", "t");
+
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	if (i == 0) {
+		json_object_set_new(rec, big, json_integer(7));
+		json_object_set_new(rec, "v", json_string(big));
+		return rec;
+	}
+	for (int k = 0; k < 300; k++) {
+		snprintf(key, sizeof(key), "k%d", k + (int)i * 7);
+		json_object_set_new(rec, key, json_integer(k * 128));
+	}
+	return rec;
+}
+
+#define ENCODE_BUILT 3
+
+/* Hold a second reference to each string member, as the daemon does to
+ * the values it shares, so that the shared-value cache is used. */
+static void share_strings(json_t *rec, json_t *held)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(rec, key, v)
+		if (json_is_string(v))
+			json_array_append(held, v);
+}
+
+/* Each record twice, plainly and with its strings shared, twice each (the
+ * second time from the caches): every line what jansson writes. */
+static void test_encode_cases(void **state)
+{
+	struct fixture *f = *state;
+	size_t ncase = sizeof(encode_cases) / sizeof(encode_cases[0]) + ENCODE_BUILT, n = 0;
+	json_t *recs[4 * 16], *held = json_array();
+	uint8_t prev[CHAIN_HASH_LEN] = { 0 };
+	char err[512], hex[CHAIN_HASH_HEX_LEN + 1];
+	struct text *t = malloc(sizeof(*t));
+	struct chain *c;
+
+	assert_non_null(t);
+	assert_true(4 * ncase <= sizeof(recs) / sizeof(recs[0]));
+	assert_int_equal(chain_open(f->dir, &c, err, sizeof(err)), 0);
+	for (size_t i = 0; i < ncase; i++) {
+		for (int shared = 0; shared < 2; shared++) {
+			json_t *rec = i < ncase - ENCODE_BUILT
+					      ? json_loads(encode_cases[i], JSON_DECODE_ANY, NULL)
+					      : encode_case_built(i - (ncase - ENCODE_BUILT));
+
+			assert_non_null(rec);
+			if (shared)
+				share_strings(rec, held);
+			for (int again = 0; again < 2; again++) {
+				assert_int_equal(chain_append(c, rec), (int64_t)n);
+				recs[n++] = json_incref(rec);
+			}
+			json_decref(rec);
+		}
+	}
+	assert_int_equal(chain_close(c), 0);
+
+	text_load(f->path, t);
+	assert_int_equal(t->n, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *line = t->buf + t->off[i];
+		size_t len = t->off[i + 1] - t->off[i] - 1;
+		char *want;
+
+		hex_of(prev, hex);
+		want = merged_line(i, hex, recs[i]);
+		assert_non_null(want);
+		assert_int_equal(strlen(want), len);
+		assert_memory_equal(want, line, len);
+		chain_hash_record(line, len, prev, prev);
+		free(want);
+		json_decref(recs[i]);
+	}
+	json_decref(held);
+	free(t->buf);
+	free(t);
+}
+
+/*
+ * Records built one after another into one chain_rec, each beside the
+ * same sets done on a fresh object: members added and dropped, in the
+ * middle and at the end, set twice, reordered, of another type, values
+ * that fail UTF-8 or are missing, shared values never set in place.
+ */
+struct rec_op {
+	const char *key;
+	char kind; /* s shared, n new string, i int, u checked string, t text, x NULL, o object */
+	const char *s;
+	json_int_t n;
+};
+
+#define REC_END { NULL, 0, NULL, 0 }
+#define REC_BASE(t, m)                                                            \
+	{ "type", 's', "decision", 0 }, { "time", 't', t, 0 }, { "mono", 'i', NULL, m }, \
+	{ "pid", 'i', NULL, 4000 + (m) }
+
+static const struct rec_op rec_cases[][12] = {
+	{ REC_BASE("2025-06-01T12:00:00.000001Z", 1), { "object", 'u', "/a", 0 },
+	  { "rule", 's', "r1", 0 }, { "policy", 's', "p", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000002Z", 2), { "object", 'u', "/b/c\xc3\xa9", 0 },
+	  { "rule", 's', "r2", 0 }, { "policy", 's', "p", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000003Z", 3), { "object", 'u', "/a", 0 },
+	  { "resolved", 'n', "/real/a", 0 }, { "rule", 's', "r1", 0 },
+	  { "layer", 's', "landlock", 0 }, { "policy", 's', "p", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000004Z", 4), { "object", 'u', "/a", 0 },
+	  { "rule", 's', "r1", 0 }, { "rule", 's', "r2", 0 }, { "truncated", 'o', NULL, 0 },
+	  { "policy", 's', "p", 0 }, REC_END },
+	{ { "type", 's', "decision", 0 }, { "mono", 'i', NULL, 5 },
+	  { "time", 't', "2025-06-01T12:00:00.000005Z", 0 }, { "pid", 'i', NULL, -1 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000006Z", 6), { "object", 'u', "bad\xff", 0 },
+	  { "object", 'n', "bad?", 0 }, { "object_hex", 'n', "626164ff", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000007Z", 7), { "object", 'x', NULL, 0 },
+	  { "rule", 's', "r1", 0 }, REC_END },
+	{ REC_END },
+	{ { "type", 's', "decision", 0 }, { "time", 's', "shared time", 0 },
+	  { "mono", 's', "shared mono", 0 }, { "pid", 'n', "4000", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000009Z", 9), { "object", 'u', "/a", 0 }, REC_END },
+	{ REC_BASE("2025-06-01T12:00:00.000010Z", 10), { "object", 'u', "/b", 0 },
+	  { "rule", 's', "r1", 0 }, { "policy", 's', "p", 0 }, REC_END },
+};
+
+/* The shared string s, made once: held by pool as the daemon holds its. */
+static json_t *pool_get(json_t *pool, const char *s)
+{
+	json_t *v = json_object_get(pool, s);
+
+	if (!v) {
+		v = json_string(s);
+		json_object_set_new(pool, s, v);
+	}
+	return v;
+}
+
+static json_t *op_value(json_t *pool, const struct rec_op *op)
+{
+	switch (op->kind) {
+	case 's':
+		return json_incref(pool_get(pool, op->s));
+	case 'n':
+	case 'u':
+		return json_string(op->s);
+	case 't':
+		return json_string_nocheck(op->s);
+	case 'i':
+		return json_integer(op->n);
+	case 'o':
+		return json_pack("{s:[b]}", "a", 1);
+	default:
+		return NULL;
+	}
+}
+
+static void op_apply(struct chain_rec *r, json_t *fresh, json_t *pool, const struct rec_op *op)
+{
+	json_t *want = op_value(pool, op);
+
+	if (want)
+		json_object_set_nocheck(fresh, op->key, want);
+	switch (op->kind) {
+	case 's':
+		chain_rec_set(r, op->key, pool_get(pool, op->s));
+		break;
+	case 'u':
+		assert_int_equal(chain_rec_set_string(r, op->key, op->s), want != NULL);
+		break;
+	case 't':
+		chain_rec_set_text(r, op->key, op->s, strlen(op->s));
+		break;
+	case 'i':
+		chain_rec_set_int(r, op->key, op->n);
+		break;
+	default:
+		chain_rec_set_new(r, op->key, op_value(pool, op));
+	}
+	json_decref(want);
+}
+
+static void test_rec_reuse(void **state)
+{
+	json_t *pool = json_object();
+	struct chain_rec r = { 0 };
+	const char *key;
+	json_t *v;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(rec_cases) / sizeof(rec_cases[0]); i++) {
+			json_t *fresh = json_object(), *got;
+			char *a, *b;
+
+			assert_non_null(chain_rec_begin(&r));
+			for (const struct rec_op *op = rec_cases[i]; op->key; op++)
+				op_apply(&r, fresh, pool, op);
+			got = chain_rec_end(&r);
+			a = json_dumps(fresh, JSON_COMPACT);
+			b = json_dumps(got, JSON_COMPACT);
+			assert_string_equal(b, a);
+			free(a);
+			free(b);
+			json_decref(fresh);
+		}
+	}
+	/* The shared values were never set in place. */
+	json_object_foreach(pool, key, v)
+		assert_string_equal(json_string_value(v), key);
+	chain_rec_free(&r);
+	json_decref(pool);
 }
 
 /* An empty caller object still gives a valid line: head only. */
@@ -1171,6 +1424,8 @@ int main(void)
 		T(test_append_verify),
 		T(test_line_format),
 		T(test_shared_value_changes),
+		T(test_encode_cases),
+		cmocka_unit_test(test_rec_reuse),
 		T(test_empty_record),
 		T(test_reopen_continues),
 		T(test_append_rejects),
