@@ -136,15 +136,24 @@ static json_t *dispatchers_json(struct daemon *d, const struct agent *a, const g
 	return out;
 }
 
+/* The roles as the agent lists them: its file's "roles =", or those the
+ * identity provider's groups map to. */
+static json_t *roles_json(const struct agent *a)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; out && i < a->nroles; i++)
+		json_array_append_new(out, json_string(a->roles[i]));
+	return out;
+}
+
 static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_ns,
 			  const gid_t *root_gids, int nroot)
 {
 	struct agent_stats *st = stats_of(a->name);
-	json_t *e = idp_agent_entry(d, a), *sessions = json_array();
+	json_t *sessions = json_array();
 	int64_t active = st ? st->active_ns : 0;
-	json_t *roles = json_object_get(e, "roles");
 
-	roles = roles ? json_incref(roles) : json_array();
 	for (struct session *s = d->sessions; s; s = s->next) {
 		if (strcmp(s->agent, a->name))
 			continue;
@@ -154,7 +163,7 @@ static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_n
 	}
 	return json_pack("{s:s,s:s,s:o,s:s?,s:o,s:o,s:o,s:o,s:I,s:s?}", "name", a->name, "status",
 			 agent_status(d, a, now_ns / 1000000000), "source", source_json(d, a),
-			 "owner", a->owner, "roles", roles, "dispatchers",
+			 "owner", a->owner, "roles", roles_json(a), "dispatchers",
 			 dispatchers_json(d, a, root_gids, nroot), "sessions", sessions,
 			 "last_activity", time_or_null(active), "denials_24h",
 			 (json_int_t)denials_24h(st, now_ns), "unix_user", a->unix_user);

@@ -24,7 +24,10 @@ agents_group = pinfold-agents
 agents_user_type = Agent
 role_map = Build Agents -> builder
 INI
-printf '[agent]\ndescription = hand-written\n' >"$CONF/agents.d/review-bot.ini"
+# review-bot's role grants nothing, so its sessions cannot exec; its
+# service account pfxsvc need not exist.
+printf '[agent]\ndescription = hand-written\nroles = reviewer\nunix_user = pfxsvc\n' \
+	>"$CONF/agents.d/review-bot.ini"
 # One user (by number) and one group (by name) may launch review-bot,
 # and nothing else; root, whom no bound names, may launch anything.
 DISPATCHER=60511 MEMBER=60512
@@ -35,6 +38,7 @@ USERS_GID=$(getent group users | cut -d: -f3)
 [ -n "$USERS_GID" ] || skip "needs a group named 'users'"
 mkdir -p "$CONF/roles.d"
 shell_agent_grants >"$CONF/roles.d/builder.ini"
+printf '[role]\ndescription = reviews, runs nothing\n' >"$CONF/roles.d/reviewer.ini"
 cat "$FIX/okta-users.json" "$FIX/okta-groups.json" >"$TEST_TMP/okta.json"
 start_daemon "$CONF" "$STATE"
 chmod 0755 "$STATE"
@@ -57,6 +61,7 @@ okta_export() {
 a["source"]["key"]')" "build-bot source"
 	assert_eq "['builder']" "$(agent_field build-bot 'a["roles"]')" "build-bot roles"
 	assert_eq file "$(agent_field review-bot 'a["source"]["kind"]')" "review-bot source"
+	assert_eq "['reviewer']" "$(agent_field review-bot 'a["roles"]')" "review-bot roles"
 	chain_has "$STATE" "r['type'] == 'idp-sync' and r['sync'] == 1 and r['complete']"
 	chain_has "$STATE" "r['type'] == 'idp-agent' and r['event'] == 'added' and \
 r['name'] == 'build-bot' and r['sync'] == 1"
@@ -76,6 +81,9 @@ dispatchers() {
 	assert_eq "['root']" "$(agent_field build-bot 'a["dispatchers"]')" "build-bot's dispatchers"
 	pf agents >"$TEST_TMP/agents.txt"
 	assert_contains "$TEST_TMP/agents.txt" "^  dispatchers +root $DISPATCHER @users\$"
+	# review-bot's block: its file's role.
+	sed -n '/^review-bot /,/^[^ ]/p' "$TEST_TMP/agents.txt" >"$TEST_TMP/review-bot.txt"
+	assert_contains "$TEST_TMP/review-bot.txt" '^  roles +reviewer$'
 }
 row dispatchers dispatchers
 
