@@ -62,6 +62,7 @@ a["source"]["key"]')" "build-bot source"
 	assert_eq "['builder']" "$(agent_field build-bot 'a["roles"]')" "build-bot roles"
 	assert_eq file "$(agent_field review-bot 'a["source"]["kind"]')" "review-bot source"
 	assert_eq "['reviewer']" "$(agent_field review-bot 'a["roles"]')" "review-bot roles"
+	assert_eq pfxsvc "$(agent_field review-bot 'a["unix_user"]')" "review-bot unix_user"
 	chain_has "$STATE" "r['type'] == 'idp-sync' and r['sync'] == 1 and r['complete']"
 	chain_has "$STATE" "r['type'] == 'idp-agent' and r['event'] == 'added' and \
 r['name'] == 'build-bot' and r['sync'] == 1"
@@ -81,9 +82,10 @@ dispatchers() {
 	assert_eq "['root']" "$(agent_field build-bot 'a["dispatchers"]')" "build-bot's dispatchers"
 	pf agents >"$TEST_TMP/agents.txt"
 	assert_contains "$TEST_TMP/agents.txt" "^  dispatchers +root $DISPATCHER @users\$"
-	# review-bot's block: its file's role.
+	# review-bot's block: its file's role, and its service account's login.
 	sed -n '/^review-bot /,/^[^ ]/p' "$TEST_TMP/agents.txt" >"$TEST_TMP/review-bot.txt"
 	assert_contains "$TEST_TMP/review-bot.txt" '^  roles +reviewer$'
+	assert_contains "$TEST_TMP/review-bot.txt" '^  login +pfxsvc$'
 }
 row dispatchers dispatchers
 
