@@ -169,6 +169,25 @@ static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_n
 			 (json_int_t)denials_24h(st, now_ns), "unix_user", a->unix_user);
 }
 
+/* A provider agent the policy left out (a role roles.d lacks): listed, so
+ * that it does not vanish, with why; it is in no policy, so cannot run. */
+static json_t *invalid_json(struct daemon *d, json_t *inv, int64_t now_ns)
+{
+	const char *key = json_string_value(json_object_get(inv, "key"));
+	json_t *e = json_object_get(json_object_get(d->idp_state, "agents"), key);
+	json_t *roles = json_object_get(e, "roles");
+	struct agent_stats *st = stats_of(json_string_value(json_object_get(inv, "name")));
+
+	return json_pack("{s:O,s:s,s:O,s:{s:s,s:s,s:O?,s:O?,s:O?},s:O?,s:o,s:[],s:[],s:o,s:I,s:n}",
+			 "name", json_object_get(inv, "name"), "status", "invalid", "reason",
+			 json_object_get(inv, "reason"), "source", "kind", "idp", "key", key,
+			 "externalId", json_object_get(e, "externalId"), "id",
+			 json_object_get(e, "id"), "reason", json_object_get(e, "reason"), "owner",
+			 json_object_get(e, "owner"), "roles", roles ? json_incref(roles) : json_array(), "dispatchers",
+			 "sessions", "last_activity", time_or_null(st ? st->active_ns : 0),
+			 "denials_24h", (json_int_t)denials_24h(st, now_ns), "unix_user");
+}
+
 json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
 {
 	int64_t now = audit_now_ns();
@@ -181,5 +200,7 @@ json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
 	for (size_t i = 0; i < d->policy->nagents; i++)
 		json_array_append_new(agents, agent_json(d, &d->policy->agents[i], now, root_gids,
 							 nroot));
+	for (size_t i = 0; i < json_array_size(d->idp_invalid); i++)
+		json_array_append_new(agents, invalid_json(d, json_array_get(d->idp_invalid, i), now));
 	return json_pack("{s:b,s:o}", "ok", 1, "agents", agents);
 }

@@ -32,6 +32,8 @@ static void print_agent(json_t *a)
 		       json_string_value(json_object_get(src, "reason")) ?: "");
 	else
 		printf("  %-14s %s\n", "source", json_string_value(json_object_get(src, "file")));
+	if (json_is_string(json_object_get(a, "reason")))
+		printf("  %-14s %s\n", "reason", json_string_value(json_object_get(a, "reason")));
 	printf("  %-14s %s\n", "owner", json_string_value(json_object_get(a, "owner")) ?: "-");
 	print_strings("roles", json_object_get(a, "roles"));
 	print_strings("dispatchers", json_object_get(a, "dispatchers"));

@@ -256,3 +256,30 @@ stale() {
 }
 row stale stale
 stop_daemon
+
+# A role_map naming a role roles.d lacks: build-bot is left out of the
+# policy, so it cannot run, yet the sync and `pinfold agents` name it as
+# invalid, with why.
+sed -i -e '/^max_age = /d' -e '/^on_stale = /d' \
+	-e 's/^role_map = Build Agents -> builder$/role_map = Build Agents -> deployer/' \
+	"$CONF/pinfoldd.conf"
+STATE=$TEST_TMP/state4
+start_daemon "$CONF" "$STATE"
+invalid_agent() {
+	local rc=0
+	pf idp sync --scim "$TEST_TMP/okta.json" >"$TEST_TMP/sync.out"
+	assert_contains "$TEST_TMP/sync.out" "^  invalid +build-bot +00u1buildbot: .*deployer"
+	agents_json
+	assert_eq invalid "$(agent_field build-bot 'a["status"]')" "build-bot status"
+	assert_eq "['deployer']" "$(agent_field build-bot 'a["roles"]')" "build-bot roles"
+	assert_eq yes "$(agent_field build-bot '"yes" if "deployer" in a["reason"] else a["reason"]')" \
+		"build-bot reason"
+	pf agents >"$TEST_TMP/agents.txt"
+	assert_contains "$TEST_TMP/agents.txt" '^build-bot  invalid$'
+	assert_contains "$TEST_TMP/agents.txt" '^  reason +.*deployer'
+	pf run --agent build-bot --workspace "$WS/build-bot" -- /usr/bin/true 2>"$TEST_TMP/err" || rc=$?
+	assert_eq 125 "$rc" "exit status of an invalid agent's run"
+	assert_contains "$TEST_TMP/err" "unknown agent 'build-bot'"
+}
+row invalid-agent invalid_agent
+stop_daemon
