@@ -49,8 +49,9 @@ static json_t *time_json(int64_t ns)
 
 json_t *session_json(const struct session *s)
 {
-	return json_pack("{s:I,s:s,s:i,s:i,s:i,s:s,s:s,s:o,s:o,s:b,s:b,s:I,s:I,s:o}", "session",
-			 (json_int_t)s->id, "agent", s->agent, "pid", s->pid, "uid", s->uid,
+	return json_pack("{s:I,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:o,s:o,s:b,s:b,s:I,s:I,s:o}",
+			 "session", (json_int_t)s->id, "agent", s->agent, "via",
+			 s->adopted ? "pam" : "run", "pid", s->pid, "uid", s->uid,
 			 "dispatcher_uid", s->dispatcher_uid, "workspace", s->workspace, "cgroup",
 			 s->cgroup_path, "started", time_json(s->started_ns), "last_activity",
 			 time_json(s->active_ns), "frozen", s->frozen || s->held, "ending", s->ending,

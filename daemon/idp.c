@@ -115,36 +115,42 @@ static void record_conflict(struct daemon *d, const char *name, const char *key,
 
 /* One provider agent into p, with the roles its groups map to, resolved
  * from roles.d as for an agent file. One that cannot be added (a role
- * roles.d does not have) is left out, and so cannot run: fail closed. */
-static int idp_add_agent(struct policy *p, json_t *e, const char *name, const char *file)
+ * roles.d does not have) is left out, and so cannot run: fail closed. It
+ * is appended to invalid with the reason, for the agents verb. */
+static int idp_add_agent(struct policy *p, json_t *e, const char *name, const char *key,
+			 json_t *invalid)
 {
+	char file[512];
 	json_t *roles = json_object_get(e, "roles");
 	const char *names[64];
 	struct agent_spec spec = { .name = name, .source = file, .roles = names };
 	struct diag dg = { 0 };
 	int rc;
 
+	snprintf(file, sizeof(file), IDP_FILE_PREFIX "%s", key);
 	for (size_t i = 0; i < json_array_size(roles) && i < 64; i++)
 		names[spec.nroles++] = json_string_value(json_array_get(roles, i));
 	rc = policy_add_agent(p, &spec, &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		log_error("agent '%s' of the identity provider left out: %s", name, dg.msgs[i]);
+	if (rc)
+		json_array_append_new(invalid, json_pack("{s:s,s:s,s:s}", "name", name, "key", key,
+							 "reason", dg.n ? dg.msgs[0] : "not added"));
 	diag_free(&dg);
 	return rc;
 }
 
 /* The provider's agents join a freshly loaded policy. An agents.d file of
  * the same name wins; each conflict is reported once per load. */
-void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts)
+json_t *idp_merge(struct daemon *d, struct policy *p, json_t *conflicts)
 {
-	json_t *agents = json_object_get(d->idp_state, "agents"), *e;
+	json_t *agents = json_object_get(d->idp_state, "agents"), *e, *invalid = json_array();
 	size_t nfile = p->nagents;
 	const char *key;
 
 	json_object_foreach(agents, key, e) {
 		const char *name = json_string_value(json_object_get(e, "name"));
 		const struct agent *same = NULL;
-		char file[512];
 		struct agent *a;
 
 		for (size_t i = 0; name && i < nfile; i++)
@@ -156,14 +162,14 @@ void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts)
 								   "key", key, "file", same->file));
 			continue;
 		}
-		snprintf(file, sizeof(file), IDP_FILE_PREFIX "%s", key);
-		if (!name || idp_add_agent(p, e, name, file))
+		if (!name || idp_add_agent(p, e, name, key, invalid))
 			continue;
 		/* Provider agents are the last ones added. */
 		a = &p->agents[p->nagents - 1];
 		if (json_object_get(e, "owner"))
 			a->owner = strdup(json_string_value(json_object_get(e, "owner")));
 	}
+	return invalid;
 }
 
 static void record_change(struct daemon *d, json_int_t seq, json_t *ch, json_t *sessions)
@@ -285,9 +291,9 @@ json_t *idp_sync_buffer(struct daemon *d, const char *buf, size_t len, const cha
 	conflicts = json_array();
 	daemon_reload_idp(d, "identity provider sync", conflicts);
 	lifecycle_check(d);
-	return json_pack("{s:b,s:O,s:O,s:o,s:o}", "ok", 1, "sync", json_object_get(state, "sync"),
-			 "complete", json_object_get(state, "complete"), "changes", changes,
-			 "conflicts", conflicts);
+	return json_pack("{s:b,s:O,s:O,s:o,s:o,s:O?}", "ok", 1, "sync",
+			 json_object_get(state, "sync"), "complete", json_object_get(state, "complete"),
+			 "changes", changes, "conflicts", conflicts, "invalid", d->idp_invalid);
 }
 
 /* The whole of a descriptor, at most SYNC_INPUT_MAX bytes, from its
@@ -472,6 +478,8 @@ void idp_free(struct daemon *d)
 		close(d->idp_sync_fd);
 	json_decref(d->idp_state);
 	d->idp_state = NULL;
+	json_decref(d->idp_invalid);
+	d->idp_invalid = NULL;
 }
 
 json_t *idp_verb_sync(struct daemon *d, const struct admin_req *q)

@@ -136,15 +136,24 @@ static json_t *dispatchers_json(struct daemon *d, const struct agent *a, const g
 	return out;
 }
 
+/* The roles as the agent lists them: its file's "roles =", or those the
+ * identity provider's groups map to. */
+static json_t *roles_json(const struct agent *a)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; out && i < a->nroles; i++)
+		json_array_append_new(out, json_string(a->roles[i]));
+	return out;
+}
+
 static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_ns,
 			  const gid_t *root_gids, int nroot)
 {
 	struct agent_stats *st = stats_of(a->name);
-	json_t *e = idp_agent_entry(d, a), *sessions = json_array();
+	json_t *sessions = json_array();
 	int64_t active = st ? st->active_ns : 0;
-	json_t *roles = json_object_get(e, "roles");
 
-	roles = roles ? json_incref(roles) : json_array();
 	for (struct session *s = d->sessions; s; s = s->next) {
 		if (strcmp(s->agent, a->name))
 			continue;
@@ -154,10 +163,29 @@ static json_t *agent_json(struct daemon *d, const struct agent *a, int64_t now_n
 	}
 	return json_pack("{s:s,s:s,s:o,s:s?,s:o,s:o,s:o,s:o,s:I,s:s?}", "name", a->name, "status",
 			 agent_status(d, a, now_ns / 1000000000), "source", source_json(d, a),
-			 "owner", a->owner, "roles", roles, "dispatchers",
+			 "owner", a->owner, "roles", roles_json(a), "dispatchers",
 			 dispatchers_json(d, a, root_gids, nroot), "sessions", sessions,
 			 "last_activity", time_or_null(active), "denials_24h",
 			 (json_int_t)denials_24h(st, now_ns), "unix_user", a->unix_user);
+}
+
+/* A provider agent the policy left out (a role roles.d lacks): listed, so
+ * that it does not vanish, with why; it is in no policy, so cannot run. */
+static json_t *invalid_json(struct daemon *d, json_t *inv, int64_t now_ns)
+{
+	const char *key = json_string_value(json_object_get(inv, "key"));
+	json_t *e = json_object_get(json_object_get(d->idp_state, "agents"), key);
+	json_t *roles = json_object_get(e, "roles");
+	struct agent_stats *st = stats_of(json_string_value(json_object_get(inv, "name")));
+
+	return json_pack("{s:O,s:s,s:O,s:{s:s,s:s,s:O?,s:O?,s:O?},s:O?,s:o,s:[],s:[],s:o,s:I,s:n}",
+			 "name", json_object_get(inv, "name"), "status", "invalid", "reason",
+			 json_object_get(inv, "reason"), "source", "kind", "idp", "key", key,
+			 "externalId", json_object_get(e, "externalId"), "id",
+			 json_object_get(e, "id"), "reason", json_object_get(e, "reason"), "owner",
+			 json_object_get(e, "owner"), "roles", roles ? json_incref(roles) : json_array(), "dispatchers",
+			 "sessions", "last_activity", time_or_null(st ? st->active_ns : 0),
+			 "denials_24h", (json_int_t)denials_24h(st, now_ns), "unix_user");
 }
 
 json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
@@ -172,5 +200,7 @@ json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
 	for (size_t i = 0; i < d->policy->nagents; i++)
 		json_array_append_new(agents, agent_json(d, &d->policy->agents[i], now, root_gids,
 							 nroot));
+	for (size_t i = 0; i < json_array_size(d->idp_invalid); i++)
+		json_array_append_new(agents, invalid_json(d, json_array_get(d->idp_invalid, i), now));
 	return json_pack("{s:b,s:o}", "ok", 1, "agents", agents);
 }

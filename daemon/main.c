@@ -134,13 +134,14 @@ static int record_policy_durable(struct daemon *d, const char *type, const char 
 int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 {
 	struct policy *p = load_policy(d), *old = d->policy;
+	json_t *invalid;
 
 	if (!p) {
 		record_policy(d, "policy-rejected", "configuration has errors, see the log");
 		audit_flush(d, true);
 		return -1;
 	}
-	idp_merge(d, p, conflicts);
+	invalid = idp_merge(d, p, conflicts);
 	/* The kernel's network entries are per session (session_perm.c),
 	 * rewritten for each running session below. */
 	d->policy = p;
@@ -149,10 +150,13 @@ int daemon_reload_idp(struct daemon *d, const char *cause, json_t *conflicts)
 	if (record_policy_durable(d, "policy-load", cause) < 0) {
 		d->policy = old;
 		policy_free(p);
+		json_decref(invalid);
 		log_error("configuration not reloaded: its policy-load record is not durable");
 		return -1;
 	}
 	policy_free(old);
+	json_decref(d->idp_invalid);
+	d->idp_invalid = invalid;
 	audit_policy_cache(d);
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const struct agent *a = policy_agent(p, s->agent);
@@ -262,7 +266,7 @@ static void record_start(struct daemon *d)
  * records of any conflict. */
 static void merge_idp_at_start(struct daemon *d)
 {
-	idp_merge(d, d->policy, NULL);
+	d->idp_invalid = idp_merge(d, d->policy, NULL);
 	audit_flush(d, true);
 }
 

@@ -165,6 +165,7 @@ struct daemon {
 	char **expired;		/* agents whose expiry is already recorded */
 	size_t nexpired;
 	json_t *idp_state;	/* idp.c: see policy/idp.h */
+	json_t *idp_invalid;	/* provider agents the policy in force left out */
 	bool idp_stale;		/* past max_age since the last good sync */
 	int64_t idp_next_fetch;	/* when the interval sync is due next */
 	pid_t idp_sync_pid;	/* the fetching child, -1 when none */
@@ -381,8 +382,9 @@ void lifecycle_free(struct daemon *d);
 int idp_setup(struct daemon *d);
 void idp_free(struct daemon *d);
 /* Adds the provider's agents to a freshly loaded policy; conflicts with
- * agents.d files (which win) are chained and appended to conflicts. */
-void idp_merge(struct daemon *d, struct policy *p, json_t *conflicts);
+ * agents.d files (which win) are chained and appended to conflicts. Returns
+ * those p could not take ({"name", "key", "reason"}), new. */
+json_t *idp_merge(struct daemon *d, struct policy *p, json_t *conflicts);
 bool idp_is_provider_agent(const struct agent *a);
 bool idp_name_is_file_agent(struct daemon *d, const char *name);
 /* The state's entry for a provider agent, borrowed; NULL for others. */

@@ -32,9 +32,13 @@ static void print_agent(json_t *a)
 		       json_string_value(json_object_get(src, "reason")) ?: "");
 	else
 		printf("  %-14s %s\n", "source", json_string_value(json_object_get(src, "file")));
+	if (json_is_string(json_object_get(a, "reason")))
+		printf("  %-14s %s\n", "reason", json_string_value(json_object_get(a, "reason")));
 	printf("  %-14s %s\n", "owner", json_string_value(json_object_get(a, "owner")) ?: "-");
 	print_strings("roles", json_object_get(a, "roles"));
 	print_strings("dispatchers", json_object_get(a, "dispatchers"));
+	/* A PAM login of the agent's service account is a way into it too. */
+	printf("  %-14s %s\n", "login", json_string_value(json_object_get(a, "unix_user")) ?: "-");
 	printf("  %-14s %s\n", "last activity",
 	       json_string_value(json_object_get(a, "last_activity")) ?: "-");
 	printf("  %-14s %lld\n", "denials (24h)",

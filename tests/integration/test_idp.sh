@@ -24,7 +24,10 @@ agents_group = pinfold-agents
 agents_user_type = Agent
 role_map = Build Agents -> builder
 INI
-printf '[agent]\ndescription = hand-written\n' >"$CONF/agents.d/review-bot.ini"
+# review-bot's role grants nothing, so its sessions cannot exec; its
+# service account pfxsvc need not exist.
+printf '[agent]\ndescription = hand-written\nroles = reviewer\nunix_user = pfxsvc\n' \
+	>"$CONF/agents.d/review-bot.ini"
 # One user (by number) and one group (by name) may launch review-bot,
 # and nothing else; root, whom no bound names, may launch anything.
 DISPATCHER=60511 MEMBER=60512
@@ -35,6 +38,7 @@ USERS_GID=$(getent group users | cut -d: -f3)
 [ -n "$USERS_GID" ] || skip "needs a group named 'users'"
 mkdir -p "$CONF/roles.d"
 shell_agent_grants >"$CONF/roles.d/builder.ini"
+printf '[role]\ndescription = reviews, runs nothing\n' >"$CONF/roles.d/reviewer.ini"
 cat "$FIX/okta-users.json" "$FIX/okta-groups.json" >"$TEST_TMP/okta.json"
 start_daemon "$CONF" "$STATE"
 chmod 0755 "$STATE"
@@ -57,6 +61,8 @@ okta_export() {
 a["source"]["key"]')" "build-bot source"
 	assert_eq "['builder']" "$(agent_field build-bot 'a["roles"]')" "build-bot roles"
 	assert_eq file "$(agent_field review-bot 'a["source"]["kind"]')" "review-bot source"
+	assert_eq "['reviewer']" "$(agent_field review-bot 'a["roles"]')" "review-bot roles"
+	assert_eq pfxsvc "$(agent_field review-bot 'a["unix_user"]')" "review-bot unix_user"
 	chain_has "$STATE" "r['type'] == 'idp-sync' and r['sync'] == 1 and r['complete']"
 	chain_has "$STATE" "r['type'] == 'idp-agent' and r['event'] == 'added' and \
 r['name'] == 'build-bot' and r['sync'] == 1"
@@ -76,6 +82,10 @@ dispatchers() {
 	assert_eq "['root']" "$(agent_field build-bot 'a["dispatchers"]')" "build-bot's dispatchers"
 	pf agents >"$TEST_TMP/agents.txt"
 	assert_contains "$TEST_TMP/agents.txt" "^  dispatchers +root $DISPATCHER @users\$"
+	# review-bot's block: its file's role, and its service account's login.
+	sed -n '/^review-bot /,/^[^ ]/p' "$TEST_TMP/agents.txt" >"$TEST_TMP/review-bot.txt"
+	assert_contains "$TEST_TMP/review-bot.txt" '^  roles +reviewer$'
+	assert_contains "$TEST_TMP/review-bot.txt" '^  login +pfxsvc$'
 }
 row dispatchers dispatchers
 
@@ -255,4 +265,31 @@ stale() {
 		fail "build-bot refused after a good sync"
 }
 row stale stale
+stop_daemon
+
+# A role_map naming a role roles.d lacks: build-bot is left out of the
+# policy, so it cannot run, yet the sync and `pinfold agents` name it as
+# invalid, with why.
+sed -i -e '/^max_age = /d' -e '/^on_stale = /d' \
+	-e 's/^role_map = Build Agents -> builder$/role_map = Build Agents -> deployer/' \
+	"$CONF/pinfoldd.conf"
+STATE=$TEST_TMP/state4
+start_daemon "$CONF" "$STATE"
+invalid_agent() {
+	local rc=0
+	pf idp sync --scim "$TEST_TMP/okta.json" >"$TEST_TMP/sync.out"
+	assert_contains "$TEST_TMP/sync.out" "^  invalid +build-bot +00u1buildbot: .*deployer"
+	agents_json
+	assert_eq invalid "$(agent_field build-bot 'a["status"]')" "build-bot status"
+	assert_eq "['deployer']" "$(agent_field build-bot 'a["roles"]')" "build-bot roles"
+	assert_eq yes "$(agent_field build-bot '"yes" if "deployer" in a["reason"] else a["reason"]')" \
+		"build-bot reason"
+	pf agents >"$TEST_TMP/agents.txt"
+	assert_contains "$TEST_TMP/agents.txt" '^build-bot  invalid$'
+	assert_contains "$TEST_TMP/agents.txt" '^  reason +.*deployer'
+	pf run --agent build-bot --workspace "$WS/build-bot" -- /usr/bin/true 2>"$TEST_TMP/err" || rc=$?
+	assert_eq 125 "$rc" "exit status of an invalid agent's run"
+	assert_contains "$TEST_TMP/err" "unknown agent 'build-bot'"
+}
+row invalid-agent invalid_agent
 stop_daemon

@@ -149,6 +149,23 @@ r['reason'] == 'login process exited'"
 }
 row env-and-privs env_and_privs
 
+# A login's session, listed while it runs: `pinfold sessions` marks it
+# as a PAM session (test_sessions.sh sees a run session marked "run").
+svc_sessions() { # FIELD: that field of each listed session of agent svc
+	pf sessions --json | python3 -c 'import json, sys
+print(" ".join(str(s[sys.argv[1]]) for s in json.load(sys.stdin) if s["agent"] == "svc"))' "$1"
+}
+svc_listed() { [ -n "$(svc_sessions session)" ]; }
+listed_via() {
+	local sid
+	spawn login "$SVC" "$PROBE" sleep 30 >/dev/null 2>&1 </dev/null
+	wait_until 5 svc_listed || fail "the login's session is not listed"
+	sid=$(svc_sessions session)
+	assert_eq pam "$(svc_sessions via)" "via of the login's session $sid"
+	pf kill "$sid" >/dev/null
+}
+row listed-via listed_via
+
 # A login process that cannot take the restrictions (it already sits in
 # Landlock's 16 nested domains, the most there may be) is ended: the
 # command never runs, the reason is shown and chained.

@@ -37,6 +37,7 @@ import json, sys
 sid, path = int(sys.argv[1]), sys.argv[2]
 s = [x for x in json.load(open(path)) if x["session"] == sid][0]
 assert s["agent"] == "ops", s
+assert s["via"] == "run", s
 assert not s["frozen"], s
 comms = sorted(p["comm"] for p in s["processes"])
 assert "dash" in comms, comms
