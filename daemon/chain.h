@@ -300,6 +300,27 @@ struct verify_opts {
 int chain_verify(const char *path, const struct verify_opts *o, struct verify_result *r);
 
 /*
+ * Resuming a verification, for tests that change a log one byte at a
+ * time. chain_verify_points verifies the log at path as chain_verify does
+ * and keeps the verifier's state at the start of every record it reaches
+ * (about 1 KiB a record), in *out (NULL when memory ran out).
+ * chain_verify_from verifies the log at path as chain_verify would, on
+ * the promise that its checkpoints file and its files before file are
+ * those the points were taken of, and file is too before byte off: it
+ * resumes at the start of the record that holds byte off, and every check
+ * from there on runs as usual (each later record, checkpoint and anchor,
+ * and the checks at the end). Without a point for off it verifies from
+ * the start. o, its key and its anchors must outlive the points. Both
+ * return r->status.
+ */
+struct verify_points;
+int chain_verify_points(const char *path, const struct verify_opts *o,
+			struct verify_points **out, struct verify_result *r);
+int chain_verify_from(const char *path, const struct verify_points *p, const char *file,
+		      uint64_t off, struct verify_result *r);
+void chain_verify_points_free(struct verify_points *p);
+
+/*
  * Call fn with each complete line of the log at path (a directory: every
  * segment in order), without verifying anything: for review after
  * chain_verify. fn returns 0 to go on. Returns 0, fn's non-zero value, or

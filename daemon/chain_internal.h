@@ -15,9 +15,13 @@
 
 #include "daemon/chain.h"
 
+/* A record line up to this long is hashed in one piece (chain.c). */
+#define CHAIN_HASHER_MSG 8192
+
 struct chain_hasher {
 	const EVP_MD *md; /* process-wide, fetched once, never freed */
 	EVP_MD_CTX *ctx;
+	uint8_t msg[CHAIN_HASHER_MSG]; /* the tag, then a line and its prev */
 };
 
 /* Returns 0, or -ENOMEM / -ENOSYS (no SHA-256 in the OpenSSL providers). */

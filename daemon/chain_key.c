@@ -58,11 +58,18 @@ size_t chain_base64_encode(const uint8_t *in, size_t len, char *out)
 	return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
 }
 
-/* EVP_DecodeBlock counts padding as zero bytes; they are taken off here. */
+/*
+ * EVP_DecodeBlock counts padding as zero bytes; they are taken off here.
+ * Only the canonical spelling decodes: the text must be what encoding the
+ * bytes gives back, so the unused low bits of a last digit before '='
+ * are zero. The writer emits nothing else, and otherwise a changed byte
+ * of a signature line could decode to the same signature.
+ */
 int chain_base64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
 {
 	uint8_t buf[CHAIN_NOTE_MAX];
-	int n;
+	char back[CHAIN_NOTE_MAX / 3 * 4 + 8];
+	int n, rc = -1;
 
 	if (len == 0 || len % 4 || len / 4 * 3 > sizeof(buf))
 		return -1;
@@ -73,10 +80,15 @@ int chain_base64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
 		n--;
 	if (in[len - 2] == '=')
 		n--;
-	if ((size_t)n > outmax)
-		return -1;
-	memcpy(out, buf, (size_t)n);
-	return n;
+	if (n >= 0 && (size_t)n <= outmax && chain_base64_encode(buf, (size_t)n, back) == len &&
+	    !memcmp(back, in, len)) {
+		memcpy(out, buf, (size_t)n);
+		rc = n;
+	}
+	/* It may have been key material. */
+	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(back, sizeof(back));
+	return rc;
 }
 
 /* A name is non-empty printable ASCII without spaces or '+'. */

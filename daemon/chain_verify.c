@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The chain verifier. Each file is mapped and read in chunks. A chunk's
- * lines are digested on all CPUs at once: the writer's fixed prefix
- * {"seq":N,"prev":"H","type":"T" is read without a JSON parser, and the
- * line is hashed with the prev it claims. A record's hash needs nothing
- * but its own line that way, and the in-order walk after only compares:
- * seq with the expected one, the claimed prev with the hash of the record
- * before. By induction every claimed prev is then the true one.
+ * The chain verifier. Each file is mapped and its lines digested in
+ * batches on all CPUs (chain_digest.c), ahead of the walk: the writer's
+ * fixed prefix {"seq":N,"prev":"H","type":"T" is read without a JSON
+ * parser, and the line is hashed with the prev it claims. A record's
+ * hash needs nothing but its own line that way, and the in-order walk
+ * after only compares: seq with the expected one, the claimed prev with
+ * the hash of the record before. By induction every claimed prev is then
+ * the true one.
  *
  * Lines covered by a signed checkpoint are proven by the signature and
  * are not parsed as JSON; lines after the last checkpoint (all of them in
@@ -19,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,48 +31,10 @@
 #include <openssl/crypto.h>
 
 #include "daemon/chain.h"
+#include "daemon/chain_digest.h"
 #include "daemon/chain_internal.h"
 
-/*
- * The writer never emits duplicate keys, so one is a forgery. It may emit
- * \u0000 (jansson encodes an embedded NUL so), so that must load.
- */
-#define RECORD_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
-
-/* Below this a thread costs more than it saves. */
-#define SCAN_CHUNK_MIN (4u << 20)
-#define CHUNK_BYTES (64u << 20)
-#define THREADS_MAX 16
 #define FILES_MAX 4096
-
-enum rec_type { T_OTHER = 0, T_GENESIS, T_SEGMENT, T_RETENTION };
-
-enum digest_flags {
-	D_FAST = 1,	  /* the writer's prefix: seq, claimed and hash are set */
-	D_NOT_OBJECT = 2, /* jansson does not load it as an object */
-	D_PREV_ODD = 4,	  /* prev is hex, but not as the writer writes it */
-};
-
-/* One line, digested. */
-struct digest {
-	size_t off, len;
-	uint64_t seq;
-	uint8_t claimed[CHAIN_HASH_LEN];
-	uint8_t hash[CHAIN_HASH_LEN]; /* over the line and its claimed prev */
-	uint8_t flags, type;
-};
-
-/* A share of a chunk: the lines that begin in [start, end). */
-struct share {
-	const char *buf;
-	size_t start, end;
-	uint64_t json_from; /* lines with a seq from here on are loaded too */
-	struct digest *d;
-	size_t n, cap;
-	bool oom;
-	pthread_t thread;
-	bool started;
-};
 
 /* A checkpoint or an anchor, to be met on the walk. */
 struct mark {
@@ -83,32 +45,42 @@ struct mark {
 	char why[160];
 };
 
+/*
+ * What the walk knows at the start of a record, besides the result so
+ * far: all that chain_verify_from restores to resume there.
+ */
+struct walk_at {
+	uint64_t expect;	      /* seq of the record being checked */
+	uint8_t prev[CHAIN_HASH_LEN]; /* hash of record expect - 1 */
+	uint8_t prev2[CHAIN_HASH_LEN]; /* hash of record expect - 2 */
+	bool started;
+	bool retention_ok;	/* a retention record covers what is missing before */
+	bool file_first;	/* the next line is the first of a later file */
+	size_t next_mark;	/* the first mark not yet met */
+	size_t ncovered;	/* checkpoints matched */
+	size_t file_index;	/* of the file being walked, among all */
+	uint64_t file_records;	/* records verified before it */
+	uint64_t file_bytes;	/* the size of the files before it */
+};
+
 struct walk {
 	struct chain_hasher hasher;
 	const struct verify_opts *o;
 	struct verify_result *r;
-	uint64_t expect;	      /* seq of the record being checked */
-	uint8_t prev[CHAIN_HASH_LEN]; /* hash of record expect - 1 */
-	uint8_t prev2[CHAIN_HASH_LEN]; /* hash of record expect - 2 */
-	char prev_hex[CHAIN_HASH_HEX_LEN + 1];
-	bool started;
+	struct walk_at at;
 	bool failed;
 	struct mark *marks;
-	size_t nmarks, capmarks, next_mark;
+	size_t nmarks, capmarks;
 	uint64_t json_from;
-	bool retention_ok;	/* a retention record covers what is missing before */
 	bool dir;		/* a directory, not one file */
 	const char *file;	/* name of the file being walked */
-	bool file_first;	/* the next line is the first of a later file */
 	bool ckpt_torn;
 	uint64_t *covered;	/* sizes of the checkpoints matched, in order */
-	size_t ncovered;
-	struct share shares[THREADS_MAX];
-	size_t nshares;
-	/* the line after the one being walked, for telling two faults apart */
-	const struct digest *next;
-	struct digest peek;
-	const char *buf;
+	const struct digest *cur;	/* the line being walked */
+	struct digest peek;	/* the line after it, when a check asks */
+	const char *buf;	/* the file being walked */
+	size_t complete;	/* the end of its last complete line */
+	struct verify_points *save;	/* with chain_verify_points: a point a record */
 };
 
 static void result_reset(struct verify_result *r)
@@ -143,12 +115,12 @@ static void result_set(struct verify_result *r, enum verify_status status, const
 	va_end(ap);
 }
 
-/* The check of record v->expect failed. */
+/* The check of record v->at.expect failed. */
 static void tampered(struct walk *v, enum verify_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
-	v->r->bad_seq = v->expect;
+	v->r->bad_seq = v->at.expect;
 	v->r->kind = kind;
 	v->failed = true;
 	va_start(ap, fmt);
@@ -178,139 +150,8 @@ const char *verify_kind_name(enum verify_kind k)
 
 /* ---- digesting lines ----------------------------------------------------- */
 
-/*
- * Lowercase hex only: the writer emits nothing else. Eight digits at a
- * time, without branches or tables, since the verifier decodes one prev
- * a record: a digit's value is its low nibble, plus 9 for a letter; the
- * value encoded back must give the digit, which rejects anything else.
- */
-static bool unhex(const char *s, uint8_t out[CHAIN_HASH_LEN])
-{
-	const uint64_t ones = 0x0101010101010101ull;
-	uint64_t bad = 0;
-
-	for (size_t i = 0; i < CHAIN_HASH_HEX_LEN; i += 8) {
-		uint64_t x, letter, val, ge10, back;
-
-		memcpy(&x, s + i, 8);
-		letter = (x >> 6) & ones;
-		val = (x & 0x0f0f0f0f0f0f0f0full) + 9 * letter;
-		ge10 = ((val + 0x7676767676767676ull) >> 7) & ones;
-		back = val + 0x3030303030303030ull + 39 * ge10;
-		bad |= back ^ x;
-		for (size_t k = 0; k < 4; k++)
-			out[i / 2 + k] = (uint8_t)((val >> (16 * k)) << 4 | (val >> (16 * k + 8) & 0x0f));
-	}
-	return bad == 0;
-}
-
-static uint8_t type_of(const char *t, size_t n)
-{
-	if (n == 7 && !memcmp(t, "genesis", 7))
-		return T_GENESIS;
-	if (n == 7 && !memcmp(t, "segment", 7))
-		return T_SEGMENT;
-	if (n == 9 && !memcmp(t, "retention", 9))
-		return T_RETENTION;
-	return T_OTHER;
-}
-
-/*
- * {"seq":N,"prev":"<64 hex>" then "}" or ",", optionally "type":"T".
- * N is a JSON integer without leading zeros that fits 63 bits.
- */
-static bool prefix_parse(const char *l, size_t len, struct digest *d)
-{
-	static const char p1[] = "{\"seq\":", p2[] = ",\"prev\":\"", p3[] = ",\"type\":\"";
-	size_t i = sizeof(p1) - 1, start;
-	uint64_t seq = 0;
-
-	if (len < sizeof(p1) || memcmp(l, p1, i))
-		return false;
-	start = i;
-	while (i < len && l[i] >= '0' && l[i] <= '9' && i - start < 19)
-		seq = seq * 10 + (uint64_t)(l[i++] - '0');
-	if (i == start || (l[start] == '0' && i - start > 1) || (l[i] >= '0' && l[i] <= '9'))
-		return false;
-	if (len - i < sizeof(p2) - 1 + CHAIN_HASH_HEX_LEN + 2 ||
-	    memcmp(l + i, p2, sizeof(p2) - 1))
-		return false;
-	i += sizeof(p2) - 1;
-	if (!unhex(l + i, d->claimed) || l[i + CHAIN_HASH_HEX_LEN] != '"')
-		return false;
-	i += CHAIN_HASH_HEX_LEN + 1;
-	if (l[i] != ',' && l[i] != '}')
-		return false;
-	d->seq = seq;
-	d->type = T_OTHER;
-	if (len - i > sizeof(p3) && !memcmp(l + i, p3, sizeof(p3) - 1)) {
-		const char *t = l + i + sizeof(p3) - 1;
-		const char *q = memchr(t, '"', len - (size_t)(t - l));
-
-		if (q && q - t < 16)
-			d->type = type_of(t, (size_t)(q - t));
-	}
-	return true;
-}
-
-static bool line_is_object(const char *line, size_t len)
-{
-	json_t *rec = json_loadb(line, len, RECORD_LOAD_FLAGS, NULL);
-	bool ok = json_is_object(rec);
-
-	json_decref(rec);
-	return ok;
-}
-
-static void digest_line(struct chain_hasher *h, const char *buf, size_t off, size_t len,
-			uint64_t json_from, struct digest *d)
-{
-	const char *l = buf + off;
-
-	d->off = off;
-	d->len = len;
-	d->flags = 0;
-	d->type = T_OTHER;
-	if (prefix_parse(l, len, d) && chain_hasher_hash(h, l, len, d->claimed, d->hash))
-		d->flags = D_FAST;
-	/* A line the walk judges with jansson anyway needs no load here. */
-	if ((d->flags & D_FAST) && d->seq >= json_from && !line_is_object(l, len))
-		d->flags |= D_NOT_OBJECT;
-}
-
-static void *share_run(void *arg)
-{
-	struct share *s = arg;
-	struct chain_hasher h;
-	size_t pos = s->start;
-	const char *nl;
-
-	s->n = 0;
-	if (chain_hasher_init(&h) < 0) {
-		s->oom = true;
-		chain_hasher_fini(&h);
-		return NULL;
-	}
-	while (pos < s->end) {
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? 2 * s->cap : 4096;
-			struct digest *d = realloc(s->d, cap * sizeof(*d));
-
-			if (!d) {
-				s->oom = true;
-				break;
-			}
-			s->d = d;
-			s->cap = cap;
-		}
-		nl = memchr(s->buf + pos, '\n', s->end - pos);
-		digest_line(&h, s->buf, pos, (size_t)(nl - (s->buf + pos)), s->json_from,
-			    &s->d[s->n++]);
-		pos = (size_t)(nl - s->buf) + 1;
-	}
-	chain_hasher_fini(&h);
-	return NULL;
-}
+/* Below this a thread costs more than it saves. */
+#define SCAN_CHUNK_MIN (4u << 20)
 
 static size_t threads_for(const struct verify_opts *o, size_t len)
 {
@@ -321,49 +162,24 @@ static size_t threads_for(const struct verify_opts *o, size_t len)
 		return 1;
 	if (cpus >= 1 && n > (size_t)cpus)
 		n = (size_t)cpus;
-	return n < THREADS_MAX ? n : THREADS_MAX;
+	return n < DIGEST_THREADS_MAX ? n : DIGEST_THREADS_MAX;
 }
 
-/* Digest the lines in [start, end) of buf; end follows a newline. */
-static bool chunk_digest(struct walk *v, const char *buf, size_t start, size_t end)
+/*
+ * The line after the one being walked, digested on the spot: only a
+ * failed check asks, to tell two faults apart, so the pass ahead need
+ * not keep batches joined for it.
+ */
+static const struct digest *line_after(struct walk *v)
 {
-	size_t n = threads_for(v->o, end - start), at = start, cut;
-	const char *nl;
+	size_t off = v->cur->off + v->cur->len + 1;
+	const char *nl = off < v->complete ? memchr(v->buf + off, '\n', v->complete - off) : NULL;
 
-	for (size_t i = 0; i < n; i++) {
-		struct share *s = &v->shares[i];
-
-		cut = i + 1 == n ? end : start + (end - start) / n * (i + 1);
-		if (cut < at)
-			cut = at;
-		if (cut < end && i + 1 < n) {
-			nl = memchr(buf + cut, '\n', end - cut);
-			cut = (size_t)(nl - buf) + 1;
-		}
-		s->buf = buf;
-		s->start = at;
-		s->end = cut;
-		s->json_from = v->json_from;
-		s->oom = false;
-		at = cut;
-	}
-	if (n > 1)
-		json_object_seed(0); /* seed the key hash before threads race to */
-	for (size_t i = 1; i < n; i++)
-		v->shares[i].started =
-			pthread_create(&v->shares[i].thread, NULL, share_run, &v->shares[i]) == 0;
-	share_run(&v->shares[0]);
-	for (size_t i = 1; i < n; i++) {
-		if (v->shares[i].started)
-			pthread_join(v->shares[i].thread, NULL);
-		else
-			share_run(&v->shares[i]);
-	}
-	v->nshares = n;
-	for (size_t i = 0; i < n; i++)
-		if (v->shares[i].oom)
-			return false;
-	return true;
+	if (!nl)
+		return NULL;
+	chain_digest_line(&v->hasher, v->buf, off, (size_t)(nl - (v->buf + off)), UINT64_MAX,
+			  &v->peek);
+	return &v->peek;
 }
 
 /* ---- judging one record -------------------------------------------------- */
@@ -374,12 +190,12 @@ static json_t *record_load(struct walk *v, const char *line, size_t len)
 	json_t *rec = json_loadb(line, len, RECORD_LOAD_FLAGS, &e);
 
 	if (!rec) {
-		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object (%s)", v->expect,
-			 e.text);
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object (%s)",
+			 v->at.expect, e.text);
 		return NULL;
 	}
 	if (!json_is_object(rec)) {
-		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object", v->expect);
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object", v->at.expect);
 		json_decref(rec);
 		return NULL;
 	}
@@ -392,27 +208,32 @@ static void seq_wrong(struct walk *v, uint64_t seq, bool negative)
 	enum verify_kind kind = KIND_DELETED;
 	const char *why = "deleted or reordered records";
 
-	if (!negative && seq < v->expect) {
-		kind = seq + 1 == v->expect ? KIND_INSERTED : KIND_REORDERED;
-		why = seq + 1 == v->expect ? "a record inserted, or one repeated"
+	if (!negative && seq < v->at.expect) {
+		kind = seq + 1 == v->at.expect ? KIND_INSERTED : KIND_REORDERED;
+		why = seq + 1 == v->at.expect ? "a record inserted, or one repeated"
 					   : "deleted or reordered records";
-	} else if (!negative && v->next && (v->next->flags & D_FAST) && v->next->seq == v->expect) {
-		kind = KIND_REORDERED;
+	} else if (!negative) {
+		const struct digest *next = line_after(v);
+
+		if (next && (next->flags & D_FAST) && next->seq == v->at.expect)
+			kind = KIND_REORDERED;
 	}
-	if (v->file_first && v->started) {
+	if (v->at.file_first && v->at.started) {
 		tampered(v, KIND_BAD_LINK, "record %" PRIu64 ": %s begins at seq %s%" PRIu64
 			 " where %" PRIu64 " expected (a segment removed, replaced or moved)",
-			 v->expect, v->file, negative ? "-" : "", seq, v->expect);
+			 v->at.expect, v->file, negative ? "-" : "", seq, v->at.expect);
 		return;
 	}
 	tampered(v, kind, "record %" PRIu64 ": seq %s%" PRIu64 " where %" PRIu64 " expected (%s)",
-		 v->expect, negative ? "-" : "", seq, v->expect, why);
+		 v->at.expect, negative ? "-" : "", seq, v->at.expect, why);
 }
 
 static bool link_blame_next(struct walk *v, const uint8_t hash_as_stands[CHAIN_HASH_LEN])
 {
-	return v->next && (v->next->flags & D_FAST) && v->next->seq == v->expect + 1 &&
-	       !memcmp(v->next->claimed, hash_as_stands, CHAIN_HASH_LEN);
+	const struct digest *next = line_after(v);
+
+	return next && (next->flags & D_FAST) && next->seq == v->at.expect + 1 &&
+	       !memcmp(next->claimed, hash_as_stands, CHAIN_HASH_LEN);
 }
 
 /*
@@ -425,31 +246,31 @@ static bool link_blame_next(struct walk *v, const uint8_t hash_as_stands[CHAIN_H
 static void link_wrong(struct walk *v, const uint8_t claimed[CHAIN_HASH_LEN],
 		       const uint8_t hash_as_stands[CHAIN_HASH_LEN], bool have_hash)
 {
-	if (v->file_first) {
+	if (v->at.file_first) {
 		tampered(v, KIND_BAD_LINK, "record %" PRIu64 ": %s does not link to the segment "
-			 "before it (a segment replaced)", v->expect, v->file);
+			 "before it (a segment replaced)", v->at.expect, v->file);
 		return;
 	}
-	if (v->expect >= 2 && !memcmp(claimed, v->prev2, CHAIN_HASH_LEN)) {
+	if (v->at.expect >= 2 && !memcmp(claimed, v->at.prev2, CHAIN_HASH_LEN)) {
 		tampered(v, KIND_INSERTED, "record %" PRIu64 ": inserted (record %" PRIu64
-			 " links past it, to record %" PRIu64 ")", v->expect - 1, v->expect,
-			 v->expect - 2);
-		v->r->bad_seq = v->expect - 1;
-		v->r->records = v->expect - 1 - v->r->first_seq;
+			 " links past it, to record %" PRIu64 ")", v->at.expect - 1, v->at.expect,
+			 v->at.expect - 2);
+		v->r->bad_seq = v->at.expect - 1;
+		v->r->records = v->at.expect - 1 - v->r->first_seq;
 		return;
 	}
 	if (have_hash && link_blame_next(v, hash_as_stands)) {
 		tampered(v, KIND_MODIFIED, "record %" PRIu64 ": modified (record %" PRIu64
-			 " does not link to it as it stands)", v->expect - 1, v->expect);
+			 " does not link to it as it stands)", v->at.expect - 1, v->at.expect);
 		/* Record expect - 1 was counted as it passed its own checks. */
-		v->r->bad_seq = v->expect - 1;
-		v->r->records = v->expect - 1 - v->r->first_seq;
-		v->r->last_seq = v->expect >= 2 ? v->expect - 2 : 0;
+		v->r->bad_seq = v->at.expect - 1;
+		v->r->records = v->at.expect - 1 - v->r->first_seq;
+		v->r->last_seq = v->at.expect >= 2 ? v->at.expect - 2 : 0;
 		return;
 	}
 	tampered(v, KIND_MODIFIED, "record %" PRIu64 ": prev hash does not match record %" PRIu64
 		 " (this record's link, or record %" PRIu64 ", was modified)",
-		 v->expect, v->expect - 1, v->expect - 1);
+		 v->at.expect, v->at.expect - 1, v->at.expect - 1);
 }
 
 /* The first record of what is verified: where the chain starts. */
@@ -461,14 +282,13 @@ static bool chain_start(struct walk *v, uint64_t seq, const uint8_t claimed[CHAI
 	if (seq > 0 && type == T_SEGMENT) {
 		/* Older segments were removed (or only this file is verified):
 		 * its link is taken as it stands, and retention must say so. */
-		v->expect = seq;
-		memcpy(v->prev, claimed, CHAIN_HASH_LEN);
-		chain_hash_hex(v->prev, v->prev_hex);
+		v->at.expect = seq;
+		memcpy(v->at.prev, claimed, CHAIN_HASH_LEN);
 		v->r->first_seq = seq;
 		v->r->retained_from = seq;
-		v->retention_ok = !v->dir;
+		v->at.retention_ok = !v->dir;
 	} else if (seq != 0) {
-		v->file_first = false;
+		v->at.file_first = false;
 		seq_wrong(v, seq, false);
 		return false;
 	} else if (memcmp(claimed, zero, CHAIN_HASH_LEN)) {
@@ -476,9 +296,9 @@ static bool chain_start(struct walk *v, uint64_t seq, const uint8_t claimed[CHAI
 			 "record 0: prev hash is not all zeros (not the start of a chain)");
 		return false;
 	} else {
-		v->retention_ok = true;
+		v->at.retention_ok = true;
 	}
-	v->started = true;
+	v->at.started = true;
 	return true;
 }
 
@@ -491,7 +311,7 @@ static bool special_record(struct walk *v, const char *line, size_t len, uint8_t
 
 	if (!json_is_object(rec)) {
 		json_decref(rec);
-		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object", v->expect);
+		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": not a JSON object", v->at.expect);
 		return false;
 	}
 	if (type == T_RETENTION) {
@@ -500,15 +320,15 @@ static bool special_record(struct walk *v, const char *line, size_t len, uint8_t
 
 		if (first <= (json_int_t)v->r->retained_from &&
 		    last + 1 >= (json_int_t)v->r->retained_from)
-			v->retention_ok = true;
+			v->at.retention_ok = true;
 		json_decref(rec);
 		return true;
 	}
 	id = json_string_value(json_object_get(rec, "key_id"));
-	if (type == T_GENESIS && v->expect != 0) {
+	if (type == T_GENESIS && v->at.expect != 0) {
 		json_decref(rec);
 		tampered(v, KIND_INSERTED, "record %" PRIu64 ": a genesis record after the first",
-			 v->expect);
+			 v->at.expect);
 		return false;
 	}
 	if (!r->genesis) {
@@ -524,7 +344,7 @@ static bool special_record(struct walk *v, const char *line, size_t len, uint8_t
 	json_decref(rec);
 	if (v->o && v->o->key && r->key_id != chain_key_id(v->o->key)) {
 		tampered(v, KIND_WRONG_KEY, "record %" PRIu64 ": the log is signed by key id %08x, "
-			 "not by the key given (%s, id %08x)", v->expect, r->key_id,
+			 "not by the key given (%s, id %08x)", v->at.expect, r->key_id,
 			 chain_key_name(v->o->key), chain_key_id(v->o->key));
 		return false;
 	}
@@ -534,11 +354,12 @@ static bool special_record(struct walk *v, const char *line, size_t len, uint8_t
 /* Checkpoints and anchors of record expect, just hashed. */
 static bool marks_check(struct walk *v)
 {
-	while (v->next_mark < v->nmarks && v->marks[v->next_mark].cp.size - 1 <= v->expect) {
-		const struct mark *m = &v->marks[v->next_mark++];
+	while (v->at.next_mark < v->nmarks &&
+	       v->marks[v->at.next_mark].cp.size - 1 <= v->at.expect) {
+		const struct mark *m = &v->marks[v->at.next_mark++];
 		const char *what = m->anchor ? "anchor" : "checkpoint";
 
-		if (m->cp.size - 1 < v->expect)
+		if (m->cp.size - 1 < v->at.expect)
 			continue; /* of records before the first one kept */
 		if (m->not_signed) {
 			tampered(v, KIND_FORGED, "checkpoint at tree size %" PRIu64 ": %s (forged "
@@ -557,10 +378,10 @@ static bool marks_check(struct walk *v)
 				 "not this log", m->cp.size, m->cp.origin);
 			return false;
 		}
-		if (memcmp(m->cp.hash, v->prev, CHAIN_HASH_LEN)) {
+		if (memcmp(m->cp.hash, v->at.prev, CHAIN_HASH_LEN)) {
 			tampered(v, KIND_MODIFIED, "record %" PRIu64 ": hash does not match the %s "
 				 "at tree size %" PRIu64 " (modified record, or the chain rewritten)",
-				 v->expect, what, m->cp.size);
+				 v->at.expect, what, m->cp.size);
 			return false;
 		}
 		if (m->anchor) {
@@ -569,8 +390,8 @@ static bool marks_check(struct walk *v)
 		}
 		v->r->checkpoints++;
 		v->r->have_checkpoint = true;
-		v->r->checkpoint_seq = v->expect;
-		v->covered[v->ncovered++] = m->cp.size;
+		v->r->checkpoint_seq = v->at.expect;
+		v->covered[v->at.ncovered++] = m->cp.size;
 	}
 	return true;
 }
@@ -588,16 +409,16 @@ static bool slow_fields(struct walk *v, const char *line, size_t len, struct dig
 	prev = json_object_get(rec, "prev");
 	if (!json_is_integer(seq)) {
 		tampered(v, KIND_MALFORMED, "record %" PRIu64 ": \"seq\" missing or not an integer",
-			 v->expect);
+			 v->at.expect);
 	} else if (n = json_integer_value(seq), n < 0) {
 		seq_wrong(v, (uint64_t)-n, true);
 	} else if (!json_is_string(prev)) {
 		d->seq = (uint64_t)n;
-		if (d->seq != v->expect && v->started)
+		if (d->seq != v->at.expect && v->at.started)
 			seq_wrong(v, d->seq, false);
 		else
 			tampered(v, KIND_MALFORMED, "record %" PRIu64 ": \"prev\" missing or not a "
-				 "string", v->expect);
+				 "string", v->at.expect);
 	} else {
 		d->seq = (uint64_t)n;
 		/* Uppercase hex still names a hash, to blame the right record;
@@ -606,9 +427,9 @@ static bool slow_fields(struct walk *v, const char *line, size_t len, struct dig
 		    OPENSSL_hexstr2buf_ex(d->claimed, CHAIN_HASH_LEN, NULL, json_string_value(prev),
 					  '\0') != 1)
 			memset(d->claimed, 0xff, CHAIN_HASH_LEN);
-		else if (!unhex(json_string_value(prev), d->hash))
+		else if (!chain_unhex(json_string_value(prev), d->hash))
 			d->flags |= D_PREV_ODD;
-		d->type = type_of(json_string_value(json_object_get(rec, "type")) ?: "",
+		d->type = chain_record_type(json_string_value(json_object_get(rec, "type")) ?: "",
 				  strlen(json_string_value(json_object_get(rec, "type")) ?: ""));
 		ok = true;
 	}
@@ -627,10 +448,10 @@ static bool record_walk(struct walk *v, struct digest *d)
 	}
 	if (!fast && !slow_fields(v, line, d->len, d))
 		return false;
-	if (!v->started) {
+	if (!v->at.started) {
 		if (!chain_start(v, d->seq, d->claimed, d->type))
 			return false;
-	} else if (d->seq != v->expect) {
+	} else if (d->seq != v->at.expect) {
 		seq_wrong(v, d->seq, false);
 		return false;
 	}
@@ -639,84 +460,110 @@ static bool record_walk(struct walk *v, struct digest *d)
 		v->failed = true;
 		return false;
 	}
-	if ((d->flags & D_PREV_ODD) || memcmp(d->claimed, v->prev, CHAIN_HASH_LEN)) {
+	if ((d->flags & D_PREV_ODD) || memcmp(d->claimed, v->at.prev, CHAIN_HASH_LEN)) {
 		link_wrong(v, d->claimed, d->hash, true);
 		return false;
 	}
-	if (v->file_first && d->type != T_SEGMENT && v->r->genesis) {
+	if (v->at.file_first && d->type != T_SEGMENT && v->r->genesis) {
 		tampered(v, KIND_BAD_LINK, "record %" PRIu64 ": %s does not begin with a segment "
-			 "record", v->expect, v->file);
+			 "record", v->at.expect, v->file);
 		return false;
 	}
 	if (d->type != T_OTHER && !special_record(v, line, d->len, d->type))
 		return false;
-	v->file_first = false;
-	memcpy(v->prev2, v->prev, CHAIN_HASH_LEN);
-	memcpy(v->prev, d->hash, CHAIN_HASH_LEN);
+	v->at.file_first = false;
+	memcpy(v->at.prev2, v->at.prev, CHAIN_HASH_LEN);
+	memcpy(v->at.prev, d->hash, CHAIN_HASH_LEN);
 	if (!marks_check(v))
 		return false;
 	v->r->records++;
-	v->r->last_seq = v->expect;
-	memcpy(v->r->last_hash, v->prev, CHAIN_HASH_LEN);
-	v->expect++;
+	v->r->last_seq = v->at.expect;
+	memcpy(v->r->last_hash, v->at.prev, CHAIN_HASH_LEN);
+	v->at.expect++;
 	return true;
 }
 
 /* ---- walking files --------------------------------------------------------- */
 
-/* The line after digest i of share s, digested on the spot past a chunk. */
-static const struct digest *next_of(struct walk *v, size_t si, size_t i, size_t end)
+/* A walk's state at the start of one record, for chain_verify_from. */
+struct point {
+	size_t off;		/* where the record begins in file at.file_index */
+	struct walk_at at;
+	struct verify_result r;
+};
+
+struct verify_points {
+	struct verify_opts o;	/* key and anchors borrowed */
+	char **names;		/* the files walked */
+	size_t nnames;
+	struct mark *marks;
+	size_t nmarks;
+	uint64_t *covered;
+	size_t ncovered;
+	uint64_t json_from;
+	bool ckpt_torn;
+	struct point *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void point_save(struct walk *v, size_t off)
 {
-	if (i + 1 < v->shares[si].n)
-		return &v->shares[si].d[i + 1];
-	for (size_t k = si + 1; k < v->nshares; k++)
-		if (v->shares[k].n)
-			return &v->shares[k].d[0];
-	{
-		const struct digest *d = &v->shares[si].d[i];
-		size_t off = d->off + d->len + 1;
-		const char *nl = off < end ? memchr(v->buf + off, '\n', end - off) : NULL;
+	struct verify_points *s = v->save;
+	struct point *p;
 
-		if (!nl)
-			return NULL;
-		digest_line(&v->hasher, v->buf, off, (size_t)(nl - (v->buf + off)), UINT64_MAX,
-			    &v->peek);
-		return &v->peek;
-	}
-}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		struct point *np = realloc(s->p, cap * sizeof(*np));
 
-static void walk_chunk(struct walk *v, size_t complete)
-{
-	for (size_t s = 0; s < v->nshares && !v->failed; s++) {
-		for (size_t i = 0; i < v->shares[s].n; i++) {
-			v->next = next_of(v, s, i, complete);
-			if (!record_walk(v, &v->shares[s].d[i]))
-				return;
-		}
-	}
-}
-
-static void walk_buf(struct walk *v, const char *buf, size_t len, bool last_file)
-{
-	const char *nl = len ? memrchr(buf, '\n', len) : NULL;
-	size_t complete = nl ? (size_t)(nl - buf) + 1 : 0, pos = 0, end;
-
-	v->buf = buf;
-	v->file_first = v->started;
-	while (pos < complete && !v->failed) {
-		end = complete - pos > CHUNK_BYTES ? pos + CHUNK_BYTES : complete;
-		if (end < complete) {
-			nl = memchr(buf + end, '\n', complete - end);
-			end = (size_t)(nl - buf) + 1;
-		}
-		if (!chunk_digest(v, buf, pos, end)) {
-			result_set(v->r, VERIFY_IO, "out of memory");
-			v->failed = true;
+		if (!np) {
+			s->oom = true;
 			return;
 		}
-		walk_chunk(v, complete);
-		pos = end;
+		s->p = np;
+		s->cap = cap;
 	}
+	p = &s->p[s->n++];
+	p->off = off;
+	p->at = v->at;
+	p->r = *v->r;
+}
+
+/* Walk the complete lines of v->buf from offset from on. */
+static void walk_lines(struct walk *v, size_t from)
+{
+	struct digester *g;
+	struct digest *d;
+	size_t n;
+	bool oom = digester_start(&g, v->buf, from, v->complete, v->json_from,
+				  threads_for(v->o, v->complete - from)) < 0;
+
+	while (!oom && !v->failed && digester_next(g, &d, &n, &oom)) {
+		for (size_t i = 0; i < n && !v->failed; i++) {
+			v->cur = &d[i];
+			if (v->save)
+				point_save(v, d[i].off);
+			if (!record_walk(v, &d[i]))
+				break;
+		}
+	}
+	digester_stop(g);
+	if (oom && !v->failed) {
+		result_set(v->r, VERIFY_IO, "out of memory");
+		v->failed = true;
+	}
+}
+
+/* Walk a file from the record at offset from (0: the whole file). */
+static void walk_buf(struct walk *v, const char *buf, size_t len, bool last_file, size_t from)
+{
+	const char *nl = len ? memrchr(buf, '\n', len) : NULL;
+	size_t complete = nl ? (size_t)(nl - buf) + 1 : 0;
+
+	v->buf = buf;
+	v->complete = complete;
+	if (from < complete)
+		walk_lines(v, from);
 	if (v->failed)
 		return;
 	if (complete < len) {
@@ -742,8 +589,8 @@ static void walk_end(struct walk *v)
 		tampered(v, KIND_TRUNCATED, "no records (empty file)");
 		return;
 	}
-	for (size_t i = v->next_mark; i < v->nmarks; i++) {
-		if (v->marks[i].cp.size - 1 >= v->expect) {
+	for (size_t i = v->at.next_mark; i < v->nmarks; i++) {
+		if (v->marks[i].cp.size - 1 >= v->at.expect) {
 			tampered(v, KIND_TRUNCATED, "chain ends at seq %" PRIu64 ", before %s record "
 				 "%" PRIu64 " (records cut off the end)", r->last_seq,
 				 v->marks[i].anchor ? "anchored" : "checkpointed",
@@ -751,25 +598,25 @@ static void walk_end(struct walk *v)
 			return;
 		}
 	}
-	if (v->started && !v->retention_ok) {
-		v->expect = 0;
+	if (v->at.started && !v->at.retention_ok) {
+		v->at.expect = 0;
 		tampered(v, KIND_DELETED, "records 0..%" PRIu64 " are missing and no retention "
 			 "record accounts for them", r->first_seq - 1);
 		return;
 	}
-	if (v->started && v->o && v->o->key && !r->genesis) {
-		v->expect = r->first_seq;
+	if (v->at.started && v->o && v->o->key && !r->genesis) {
+		v->at.expect = r->first_seq;
 		tampered(v, KIND_MISSING_CHECKPOINT, "record %" PRIu64 ": no genesis record: not a "
 			 "signed log, or one rewritten without its key", r->first_seq);
 		return;
 	}
 	/* The writer checkpoints at least every checkpoint_records records;
 	 * twice that allows for a checkpoint that a power cut kept off disk. */
-	for (size_t i = 0; r->genesis && limit && i <= v->ncovered; i++) {
-		uint64_t to = i < v->ncovered ? v->covered[i] : r->last_seq + 1;
+	for (size_t i = 0; r->genesis && limit && i <= v->at.ncovered; i++) {
+		uint64_t to = i < v->at.ncovered ? v->covered[i] : r->last_seq + 1;
 
 		if (to - from > limit) {
-			v->expect = from + limit;
+			v->at.expect = from + limit;
 			tampered(v, KIND_MISSING_CHECKPOINT, "records %" PRIu64 "..%" PRIu64 " carry no "
 				 "checkpoint, though the log promises one every %" PRIu64 " records "
 				 "(checkpoints removed, or the chain rewritten without its key)",
@@ -782,7 +629,7 @@ static void walk_end(struct walk *v)
 	if (r->torn_bytes) {
 		r->status = VERIFY_TORN;
 		r->kind = KIND_TORN;
-		r->bad_seq = v->expect;
+		r->bad_seq = v->at.expect;
 		if (r->records == 0)
 			snprintf(r->reason, sizeof(r->reason),
 				 "file ends in a partial record before any complete one");
@@ -796,7 +643,7 @@ static void walk_end(struct walk *v)
 	if (v->ckpt_torn) {
 		r->status = VERIFY_TORN;
 		r->kind = KIND_TORN;
-		r->bad_seq = v->expect;
+		r->bad_seq = v->at.expect;
 		snprintf(r->reason, sizeof(r->reason), "%s ends in a partial line",
 			 CHAIN_CHECKPOINTS);
 	}
@@ -807,7 +654,6 @@ static int walk_init(struct walk *v, const struct verify_opts *o, struct verify_
 	memset(v, 0, sizeof(*v));
 	v->o = o;
 	v->r = r;
-	chain_hash_hex(v->prev, v->prev_hex);
 	if (chain_hasher_init(&v->hasher) < 0) {
 		result_set(r, VERIFY_IO, "OpenSSL cannot provide SHA-256");
 		return -1;
@@ -818,8 +664,6 @@ static int walk_init(struct walk *v, const struct verify_opts *o, struct verify_
 static void walk_fini(struct walk *v)
 {
 	chain_hasher_fini(&v->hasher);
-	for (size_t i = 0; i < THREADS_MAX; i++)
-		free(v->shares[i].d);
 	free(v->marks);
 	free(v->covered);
 }
@@ -892,10 +736,10 @@ static bool checkpoints_load(struct walk *v, const char *buf, size_t len)
 					 why);
 			}
 		} else if (verdict == NOTE_MALFORMED) {
-			v->expect = 0;
+			v->at.expect = 0;
 			tampered(v, KIND_MALFORMED, "%s:%zu: %s", CHAIN_CHECKPOINTS, lineno, why);
 		} else {
-			v->expect = cp.size ? cp.size - 1 : 0;
+			v->at.expect = cp.size ? cp.size - 1 : 0;
 			tampered(v, KIND_FORGED,
 				 "%s:%zu: checkpoint at tree size %" PRIu64 ": %s%s",
 				 CHAIN_CHECKPOINTS, lineno, cp.size, why,
@@ -1036,26 +880,37 @@ static void names_free(char **names, size_t n)
 	free(names);
 }
 
-static void walk_files(struct walk *v, int dfd, const char *dir, char **names, size_t n)
+/*
+ * Walk files first..n - 1. With resume, the walk's state is that at the
+ * start of the record at *resume in file first, which is accounted for.
+ */
+static void walk_files(struct walk *v, int dfd, const char *dir, char **names, size_t n,
+		       size_t first, const size_t *resume)
 {
-	for (size_t i = 0; i < n && !v->failed; i++) {
+	for (size_t i = first; i < n && !v->failed; i++) {
+		bool resumed = resume && i == first;
 		struct mapped m;
 
 		v->file = names[i];
+		v->at.file_index = i;
 		if (map_at(dfd, dir, names[i], &m, v->r, false) < 0) {
 			v->failed = true;
 			return;
 		}
-		v->r->bytes += m.len;
-		v->r->segments++;
+		if (!resumed) {
+			v->at.file_bytes = v->r->bytes;
+			v->at.file_records = v->r->records;
+			v->at.file_first = v->at.started;
+			v->r->segments++;
+		}
+		v->r->bytes = v->at.file_bytes + m.len;
 		if (m.len == 0 && i + 1 < n) {
 			tampered(v, KIND_BAD_LINK, "%s: an empty segment", names[i]);
 		} else {
-			uint64_t before = v->r->records;
-
-			walk_buf(v, m.buf, m.len, i + 1 == n);
-			if (v->r->records > before)
-				v->r->active_first_seq = v->r->last_seq - (v->r->records - before) + 1;
+			walk_buf(v, m.buf, m.len, i + 1 == n, resumed ? *resume : 0);
+			if (v->r->records > v->at.file_records)
+				v->r->active_first_seq =
+					v->r->last_seq - (v->r->records - v->at.file_records) + 1;
 		}
 		unmap(&m);
 	}
@@ -1070,7 +925,7 @@ static int verify_run(struct walk *v, int dfd, const char *dir, char **names, si
 		return -1;
 	if (checkpoints_load(v, ck.buf, ck.len) && anchors_load(v)) {
 		marks_sort(v);
-		walk_files(v, dfd, dir, names, n);
+		walk_files(v, dfd, dir, names, n, 0, NULL);
 	}
 	unmap(&ck);
 	if (!v->failed)
@@ -1078,58 +933,220 @@ static int verify_run(struct walk *v, int dfd, const char *dir, char **names, si
 	return 0;
 }
 
-int chain_verify(const char *path, const struct verify_opts *o, struct verify_result *r)
-{
-	struct walk v;
-	struct stat st;
-	char **names = NULL, *dir = NULL, *base;
-	size_t n = 0;
+/* The files of the log at path, in the order they are walked. */
+struct log_files {
+	bool is_dir;
+	char *dir;
+	const char *label;	/* the directory as messages name it */
 	int dfd;
+	char **names;
+	size_t n;
+};
 
-	result_reset(r);
-	if (walk_init(&v, o, r) < 0)
-		goto out;
+static int log_files_open(const char *path, struct log_files *lf, struct verify_result *r)
+{
+	struct stat st;
+	char *base;
+
+	memset(lf, 0, sizeof(*lf));
+	lf->dfd = -1;
 	if (stat(path, &st) < 0) {
 		result_set(r, VERIFY_IO, "%s: %s", path, strerror(errno));
-		goto out;
+		return -1;
 	}
-	v.dir = S_ISDIR(st.st_mode);
-	dir = strdup(path);
-	if (!dir) {
+	lf->is_dir = S_ISDIR(st.st_mode);
+	lf->dir = strdup(path);
+	lf->names = lf->is_dir ? NULL : calloc(1, sizeof(*lf->names));
+	if (!lf->dir || (!lf->is_dir && !lf->names)) {
 		result_set(r, VERIFY_IO, "%s: out of memory", path);
-		goto out;
+		return -1;
 	}
-	base = v.dir ? NULL : strrchr(dir, '/');
-	if (!v.dir) {
-		names = calloc(1, sizeof(*names));
-		names[0] = strdup(base ? base + 1 : dir);
-		n = 1;
+	base = lf->is_dir ? NULL : strrchr(lf->dir, '/');
+	if (!lf->is_dir) {
+		lf->names[lf->n++] = strdup(base ? base + 1 : lf->dir);
 		if (base)
 			*base = 0;
 		else
-			strcpy(dir, ".");
+			strcpy(lf->dir, ".");
 	}
-	dfd = open(base && !*dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		result_set(r, VERIFY_IO, "%s: %s", dir, strerror(errno));
-		goto out;
+	lf->label = lf->is_dir ? path : lf->dir;
+	lf->dfd = open(base && !*lf->dir ? "/" : lf->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lf->dfd < 0) {
+		result_set(r, VERIFY_IO, "%s: %s", lf->dir, strerror(errno));
+		return -1;
 	}
-	if (v.dir && segments_find(dfd, dir, &names, &n, r) < 0) {
-		close(dfd);
-		goto out;
+	if (lf->is_dir && segments_find(lf->dfd, lf->dir, &lf->names, &lf->n, r) < 0)
+		return -1;
+	return 0;
+}
+
+static void log_files_close(struct log_files *lf)
+{
+	if (lf->dfd >= 0)
+		close(lf->dfd);
+	names_free(lf->names, lf->n);
+	free(lf->dir);
+}
+
+/* What a resumed walk needs beside a point: the marks and the files. */
+static void points_keep(struct verify_points *p, const struct walk *v,
+			const struct log_files *lf)
+{
+	p->nnames = lf->n;
+	p->names = calloc(lf->n ? lf->n : 1, sizeof(*p->names));
+	p->marks = malloc((v->nmarks ? v->nmarks : 1) * sizeof(*p->marks));
+	p->covered = malloc((v->at.ncovered ? v->at.ncovered : 1) * sizeof(*p->covered));
+	if (!p->names || !p->marks || !p->covered) {
+		p->oom = true;
+		return;
 	}
-	verify_run(&v, dfd, v.dir ? path : dir, names, n);
-	close(dfd);
-out:
-	names_free(names, n);
-	free(dir);
+	for (size_t i = 0; i < lf->n; i++)
+		if (!(p->names[i] = strdup(lf->names[i])))
+			p->oom = true;
+	memcpy(p->marks, v->marks, v->nmarks * sizeof(*p->marks));
+	p->nmarks = v->nmarks;
+	memcpy(p->covered, v->covered, v->at.ncovered * sizeof(*p->covered));
+	p->ncovered = v->at.ncovered;
+	p->json_from = v->json_from;
+	p->ckpt_torn = v->ckpt_torn;
+}
+
+static bool same_files(const struct verify_points *p, const struct log_files *lf)
+{
+	if (p->nnames != lf->n)
+		return false;
+	for (size_t i = 0; i < lf->n; i++)
+		if (strcmp(p->names[i], lf->names[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The walk from a point on. Everything the walk knows at the start of a
+ * record comes from the checkpoints file, the anchors, the key and the
+ * bytes before that record, and nothing else: a log that differs from
+ * the one the point was taken of only from that record on therefore
+ * walks exactly as it would from the start, and the rest of the walk
+ * (every later record, checkpoint and anchor, and the checks at the end)
+ * runs unchanged.
+ */
+static void resume_run(struct walk *v, const struct log_files *lf,
+		       const struct verify_points *p, const struct point *pt)
+{
+	size_t marks = p->nmarks ? p->nmarks : 1;
+
+	v->marks = malloc(marks * sizeof(*v->marks));
+	v->covered = malloc(marks * sizeof(*v->covered));
+	if (!v->marks || !v->covered) {
+		result_set(v->r, VERIFY_IO, "out of memory");
+		return;
+	}
+	memcpy(v->marks, p->marks, p->nmarks * sizeof(*v->marks));
+	memcpy(v->covered, p->covered, pt->at.ncovered * sizeof(*v->covered));
+	v->nmarks = v->capmarks = p->nmarks;
+	v->json_from = p->json_from;
+	v->ckpt_torn = p->ckpt_torn;
+	v->at = pt->at;
+	*v->r = pt->r;
+	walk_files(v, lf->dfd, lf->label, lf->names, lf->n, pt->at.file_index, &pt->off);
+	if (!v->failed)
+		walk_end(v);
+}
+
+static int verify_walk(const char *path, const struct verify_opts *o, struct verify_result *r,
+		       struct verify_points *save, const struct verify_points *from,
+		       const struct point *pt)
+{
+	struct log_files lf = { .dfd = -1 };
+	struct walk v;
+
+	result_reset(r);
+	if (walk_init(&v, o, r) == 0 && log_files_open(path, &lf, r) == 0) {
+		v.dir = lf.is_dir;
+		v.save = save;
+		if (pt && same_files(from, &lf)) {
+			resume_run(&v, &lf, from, pt);
+		} else {
+			verify_run(&v, lf.dfd, lf.label, lf.names, lf.n);
+			if (save)
+				points_keep(save, &v, &lf);
+		}
+	}
+	log_files_close(&lf);
 	walk_fini(&v);
 	return r->status;
+}
+
+int chain_verify(const char *path, const struct verify_opts *o, struct verify_result *r)
+{
+	return verify_walk(path, o, r, NULL, NULL, NULL);
 }
 
 int chain_verify_path(const char *path, struct verify_result *r)
 {
 	return chain_verify(path, NULL, r);
+}
+
+void chain_verify_points_free(struct verify_points *p)
+{
+	if (!p)
+		return;
+	names_free(p->names, p->nnames);
+	free(p->marks);
+	free(p->covered);
+	free(p->p);
+	free(p);
+}
+
+int chain_verify_points(const char *path, const struct verify_opts *o,
+			struct verify_points **out, struct verify_result *r)
+{
+	struct verify_points *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p) {
+		result_reset(r);
+		result_set(r, VERIFY_IO, "out of memory");
+		return r->status;
+	}
+	if (o)
+		p->o = *o;
+	verify_walk(path, o, r, p, NULL, NULL);
+	if (p->oom) {
+		chain_verify_points_free(p);
+		result_set(r, VERIFY_IO, "out of memory");
+		return r->status;
+	}
+	*out = p;
+	return r->status;
+}
+
+/* The last point at or before byte off of file i. */
+static const struct point *point_find(const struct verify_points *p, size_t i, uint64_t off)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct point *m = &p->p[mid];
+
+		if (m->at.file_index < i || (m->at.file_index == i && m->off <= off))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && p->p[lo - 1].at.file_index == i ? &p->p[lo - 1] : NULL;
+}
+
+int chain_verify_from(const char *path, const struct verify_points *p, const char *file,
+		      uint64_t off, struct verify_result *r)
+{
+	const struct point *pt = NULL;
+
+	for (size_t i = 0; i < p->nnames && !pt; i++)
+		if (!strcmp(p->names[i], file))
+			pt = point_find(p, i, off);
+	return verify_walk(path, &p->o, r, NULL, p, pt);
 }
 
 /* One buffer of chain text, no checkpoints file. */
@@ -1144,7 +1161,7 @@ static int verify_text(const char *buf, size_t len, const struct verify_opts *o,
 		marks_sort(&v);
 		v.file = name;
 		r->segments = 1;
-		walk_buf(&v, buf, len, true);
+		walk_buf(&v, buf, len, true, 0);
 		if (!v.failed)
 			walk_end(&v);
 	}

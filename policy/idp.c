@@ -304,19 +304,43 @@ int idp_state_load(const char *path, json_t **state, struct diag *d)
 	return -1;
 }
 
+/* The whole text; json_dumpfd would make a write(2) of every token, which
+ * for a large directory costs seconds of the daemon's loop. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int idp_state_save(const char *path, json_t *state, struct diag *d)
 {
-	char tmp[4200];
-	int fd;
+	char tmp[4200], *text;
+	int fd, rc;
 
+	text = json_dumps(state, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (!text) {
+		diag_add(d, "cannot encode the identity provider state: out of memory");
+		return -1;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		diag_add(d, "cannot write '%s': %s", tmp, strerror(errno));
+		free(text);
 		return -1;
 	}
-	if (json_dumpfd(state, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || write(fd, "\n", 1) != 1 ||
-	    fsync(fd)) {
+	rc = write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) || fsync(fd);
+	free(text);
+	if (rc) {
 		diag_add(d, "cannot write '%s': %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -8,7 +8,8 @@
 # more failed case. Exit status 1 if anything failed.
 #
 # PINFOLD_UNIT_TIMEOUT is the seconds one binary may take (default 300).
-# The output of a failed binary is shown on stderr.
+# The output of a failed binary is shown on stderr; with
+# PINFOLD_UNIT_VERBOSE=1, that of every binary is, on stdout.
 set -uo pipefail
 
 timeout_s=${PINFOLD_UNIT_TIMEOUT:-300}
@@ -67,6 +68,7 @@ for bin in "$@"; do
 	failed=$((failed + nf))
 
 	if [ "$rc" -eq 0 ] && [ "$nf" -eq 0 ]; then
+		[ -z "${PINFOLD_UNIT_VERBOSE:-}" ] || sed 's/^/    /' "$log"
 		echo "PASS $name ($np passed$skipped)"
 	else
 		echo "FAIL $name ($why$skipped)"

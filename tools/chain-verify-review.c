@@ -20,6 +20,24 @@ static const char *str_of(json_t *rec, const char *key)
 	return json_string_value(json_object_get(rec, key));
 }
 
+/*
+ * Whether the record is about the agent: its "agent" member, or for an
+ * identity provider's change (idp-agent) the identity's "name", and for a
+ * rename its old name too, so that --agent finds the disabling of an agent
+ * next to its sessions.
+ */
+static bool names_agent(json_t *rec, const char *agent)
+{
+	const char *type = str_of(rec, "type");
+
+	if (str_of(rec, "agent"))
+		return !strcmp(str_of(rec, "agent"), agent);
+	if (!type || strcmp(type, "idp-agent"))
+		return false;
+	return (str_of(rec, "name") && !strcmp(str_of(rec, "name"), agent)) ||
+	       (str_of(rec, "from") && !strcmp(str_of(rec, "from"), agent));
+}
+
 /* Times are RFC 3339 in UTC as the writer formats them, so they compare
  * as strings; a bound may be a prefix ("2025-06-01"). */
 static bool record_matches(const struct filters *f, json_t *rec)
@@ -27,7 +45,7 @@ static bool record_matches(const struct filters *f, json_t *rec)
 	const char *t = str_of(rec, "time");
 	json_t *s = json_object_get(rec, "session");
 
-	if (f->agent && (!str_of(rec, "agent") || strcmp(str_of(rec, "agent"), f->agent)))
+	if (f->agent && !names_agent(rec, f->agent))
 		return false;
 	if (f->decision && (!str_of(rec, "decision") || strcmp(str_of(rec, "decision"),
 								  f->decision)))
@@ -51,14 +69,16 @@ static void table_header(void)
 
 static void table_row(json_t *rec)
 {
+	const char *agent = str_of(rec, "agent") ?: str_of(rec, "name");
 	json_t *s = json_object_get(rec, "session");
 	char session[24] = "-";
 
 	if (json_is_integer(s))
 		snprintf(session, sizeof(session), "%" JSON_INTEGER_FORMAT, json_integer_value(s));
+
 	printf("%-8" JSON_INTEGER_FORMAT " %-27s %-14s %-10s %-8s %-8s %-7s %-32s %s\n",
 	       json_integer_value(json_object_get(rec, "seq")), str_of(rec, "time") ?: "-",
-	       str_of(rec, "type") ?: "-", str_of(rec, "agent") ?: "-", session,
+	       str_of(rec, "type") ?: "-", agent ?: "-", session,
 	       str_of(rec, "action") ?: "-", str_of(rec, "decision") ?: "-",
 	       str_of(rec, "object") ?: "-", str_of(rec, "rule") ?: "-");
 }

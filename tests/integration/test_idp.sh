@@ -130,6 +130,16 @@ r['reason'] == 'agent disabled by the identity provider'"
 	pf run --agent build-bot --workspace "$WS/build-bot" -- /usr/bin/true 2>"$TEST_TMP/err" || rc=$?
 	assert_eq 125 "$rc" "exit status of a run after deprovisioning"
 	assert_contains "$TEST_TMP/err" "agent 'build-bot' is disabled by the identity provider: active is false at the provider \\(sync 2\\)"
+	# A review by agent finds the disabling next to the session it ended.
+	"$BUILD/chain-verify" -q --agent build-bot --json "$STATE/audit" >"$TEST_TMP/review"
+	python3 - "$TEST_TMP/review" "$sid" <<'PY' || fail "chain-verify --agent misses build-bot's records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+types = {(r["type"], r.get("event")) for r in recs}
+assert ("idp-agent", "disabled") in types, types
+assert any(r["type"] == "session-end" and r["session"] == int(sys.argv[2]) for r in recs), types
+assert all(r.get("agent", r.get("name")) == "build-bot" for r in recs), recs
+PY
 }
 row deprovision deprovision
 

@@ -6,8 +6,10 @@
  * that chain-verify reports. A tampering found in the field is one more
  * row in tamper_rows.
  *
- * PINFOLD_FLIP_ALL=1 flips every byte of the 10,000-record log instead of
- * a sample (make check-long); PINFOLD_GOLDEN_WRITE=1 rewrites the golden
+ * PINFOLD_FLIP_ALL=1 flips every byte of the 10,000-record log and of its
+ * checkpoints file instead of a sample (make check-long), on a worker
+ * process per CPU, each chain flip verified from the record that holds
+ * it; PINFOLD_GOLDEN_WRITE=1 rewrites the golden
  * files (after a deliberate format change only).
  */
 #include <errno.h>
@@ -341,46 +343,177 @@ static void test_golden(void **state)
 
 /* ---- every byte -------------------------------------------------------- */
 
-static void flip_one(struct fixture *f, int fd, const char *name, off_t off, uint8_t mask,
-		     uint64_t *missed)
-{
-	struct verify_opts o = { .key = f->key, .threads = 1 };
-	struct verify_result r;
-	uint8_t b, flipped;
+/* Where a flip is verified: a log directory, and its points when resumed. */
+struct flipper {
+	const char *audit;
+	const struct chain_key *key;
+	const struct verify_points *points;	/* NULL: verify from the start */
+	bool compare;	/* also verify from the start, and require the same verdict */
+	uint64_t flipped, missed;
+};
 
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	flipped = b ^ mask;
-	assert_int_equal(pwrite(fd, &flipped, 1, off), 1);
-	if (chain_verify(f->audit, &o, &r) == VERIFY_OK) {
-		if (!(*missed)++)
-			print_message("    missed: %s offset %lld ^ 0x%02x\n", name, (long long)off,
-				      mask);
-	}
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+static void flip_verify(struct flipper *fl, const char *name, off_t off, uint8_t mask)
+{
+	struct verify_opts o = { .key = fl->key, .threads = 1 };
+	struct verify_result r, full;
+
+	if (fl->points)
+		chain_verify_from(fl->audit, fl->points, name, (uint64_t)off, &r);
+	else
+		chain_verify(fl->audit, &o, &r);
+	fl->flipped++;
+	if (r.status == VERIFY_OK && !fl->missed++)
+		print_message("    missed: %s offset %lld ^ 0x%02x\n", name, (long long)off, mask);
+	if (!fl->compare)
+		return;
+	chain_verify(fl->audit, &o, &full);
+	if (full.status != r.status || full.kind != r.kind || full.bad_seq != r.bad_seq ||
+	    full.records != r.records || strcmp(full.reason, r.reason))
+		fail_msg("%s offset %lld ^ 0x%02x: resumed, %d %s at %" PRIu64 " (%s); from the "
+			 "start, %d %s at %" PRIu64 " (%s)", name, (long long)off, mask, r.status,
+			 verify_kind_name(r.kind), r.bad_seq, r.reason, full.status,
+			 verify_kind_name(full.kind), full.bad_seq, full.reason);
 }
 
-/* Offsets [from, to) of both files, in worker w of nw. */
-static uint64_t flip_range(struct fixture *f, const char *name, off_t size, bool all,
-			   unsigned samples, unsigned seed)
+/* Flip the byte at off with mask, verify, and put it back. */
+static bool flip_one(struct flipper *fl, int fd, const char *name, off_t off, uint8_t mask)
 {
-	char path[160];
-	uint64_t missed = 0;
-	int fd;
+	uint8_t b, flipped;
 
-	snprintf(path, sizeof(path), "%s/%s", f->audit, name);
-	fd = open(path, O_RDWR);
+	if (pread(fd, &b, 1, off) != 1)
+		return false;
+	flipped = b ^ mask;
+	if (pwrite(fd, &flipped, 1, off) != 1)
+		return false;
+	flip_verify(fl, name, off, mask);
+	return pwrite(fd, &b, 1, off) == 1;
+}
+
+static int file_open(const char *audit, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", audit, name);
+	return open(path, O_RDWR);
+}
+
+/* samples random offsets of file name, of size bytes. */
+static void flip_sampled(struct flipper *fl, const char *name, off_t size, unsigned samples)
+{
+	int fd = file_open(fl->audit, name);
+
 	assert_true(fd >= 0);
-	srandom(seed);
-	if (all) {
-		for (off_t off = 0; off < size; off++)
-			flip_one(f, fd, name, off, (uint8_t)(random() % 255 + 1), &missed);
-	} else {
-		for (unsigned i = 0; i < samples; i++)
-			flip_one(f, fd, name, random() % size, (uint8_t)(random() % 255 + 1),
-				 &missed);
-	}
+	for (unsigned i = 0; i < samples; i++)
+		assert_true(flip_one(fl, fd, name, random() % size, (uint8_t)(random() % 255 + 1)));
 	close(fd);
-	return missed;
+}
+
+/* Every offset of file name that is w modulo nw. */
+static bool flip_every(struct flipper *fl, const char *name, off_t size, unsigned w,
+		       unsigned nw)
+{
+	int fd = file_open(fl->audit, name);
+	bool ok = fd >= 0;
+
+	for (off_t off = w; ok && off < size; off += nw)
+		ok = flip_one(fl, fd, name, off, (uint8_t)(random() % 255 + 1));
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static bool file_copy(const char *from, const char *to, const char *name)
+{
+	char src[256], dst[256], *buf;
+	size_t len;
+	FILE *out;
+	bool ok;
+
+	snprintf(src, sizeof(src), "%s/%s", from, name);
+	snprintf(dst, sizeof(dst), "%s/%s", to, name);
+	buf = file_read(src, &len);
+	out = buf ? fopen(dst, "wb") : NULL;
+	ok = out && fwrite(buf, 1, len, out) == len;
+	if (out && fclose(out) != 0)
+		ok = false;
+	free(buf);
+	return ok;
+}
+
+struct flip_tally {
+	uint64_t flipped, missed;
+	int ok;
+};
+
+/*
+ * Worker w of nw, in a process of its own on a copy of the log: every
+ * w-th byte of the chain, each verified from the record that holds it
+ * (the points were taken of the unchanged log, which the copy is), and
+ * every w-th byte of the checkpoints file, verified from the start, since
+ * the points rest on that file as it was.
+ */
+static struct flip_tally flip_worker(struct fixture *f, const struct verify_points *points,
+				     const off_t size[2], unsigned w, unsigned nw, unsigned seed)
+{
+	struct flipper fl = { .key = f->key, .points = points };
+	struct flip_tally t = { 0 };
+	char copy[128];
+
+	snprintf(copy, sizeof(copy), "%s/flip-%u", f->dir, w);
+	fl.audit = copy;
+	srandom(seed + w);
+	t.ok = mkdir(copy, 0700) == 0 && file_copy(f->audit, copy, CHAIN_FILE) &&
+	       file_copy(f->audit, copy, CHAIN_CHECKPOINTS) &&
+	       flip_every(&fl, CHAIN_FILE, size[0], w, nw);
+	fl.points = NULL;
+	t.ok = t.ok && flip_every(&fl, CHAIN_CHECKPOINTS, size[1], w, nw);
+	t.flipped = fl.flipped;
+	t.missed = fl.missed;
+	return t;
+}
+
+/* Every byte of both files, on a worker process per CPU. */
+static void flip_all(struct fixture *f, const off_t size[2], unsigned seed)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nw = cpus > 1 ? (unsigned)cpus : 1;
+	struct verify_opts o = { .key = f->key, .threads = 1 };
+	struct verify_points *points;
+	struct verify_result r;
+	struct flip_tally sum = { .ok = 1 };
+	int fds[2], status;
+
+	assert_int_equal(chain_verify_points(f->audit, &o, &points, &r), VERIFY_OK);
+	assert_non_null(points);
+	assert_int_equal(pipe(fds), 0);
+	for (unsigned w = 0; w < nw; w++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct flip_tally t = flip_worker(f, points, size, w, nw, seed);
+
+			_exit(write(fds[1], &t, sizeof(t)) == sizeof(t) ? 0 : 1);
+		}
+	}
+	close(fds[1]);
+	for (unsigned w = 0; w < nw; w++) {
+		struct flip_tally t;
+
+		assert_int_equal(read(fds[0], &t, sizeof(t)), sizeof(t));
+		sum.flipped += t.flipped;
+		sum.missed += t.missed;
+		sum.ok &= t.ok;
+	}
+	close(fds[0]);
+	while (wait(&status) > 0)
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	chain_verify_points_free(points);
+	print_message("    %" PRIu64 " bytes flipped on %u workers, %" PRIu64 " missed\n",
+		      sum.flipped, nw, sum.missed);
+	assert_true(sum.ok);
+	assert_int_equal(sum.flipped, (uint64_t)(size[0] + size[1]));
+	assert_int_equal(sum.missed, 0);
 }
 
 static off_t size_of(struct fixture *f, const char *name)
@@ -393,25 +526,68 @@ static off_t size_of(struct fixture *f, const char *name)
 	return st.st_size;
 }
 
+/*
+ * The sample verifies each flip from the start, and once more resumed at
+ * the record holding the byte, and requires the same verdict of both:
+ * what lets every byte (make check-long) be verified resumed.
+ */
 static void test_flip_bytes(void **state)
 {
 	struct fixture *f = *state;
 	struct log_shape s = { .records = 9999, .checkpoint_records = 1000 };
+	struct verify_opts o = { .key = f->key, .threads = 1 };
 	bool all = getenv("PINFOLD_FLIP_ALL") != NULL;
-	off_t chain_size, ckpt_size;
 	/* The sanitized build runs a tenth: the plain one holds the 2,000. */
 	unsigned samples = SANITIZED ? 200 : 2000, seed = (unsigned)getpid();
-	uint64_t missed;
+	struct flipper fl = { .key = f->key, .compare = true };
+	struct verify_points *points;
+	struct verify_result r;
+	off_t size[2];
 
 	log_write(f, &s);
-	chain_size = size_of(f, CHAIN_FILE);
-	ckpt_size = size_of(f, CHAIN_CHECKPOINTS);
+	size[0] = size_of(f, CHAIN_FILE);
+	size[1] = size_of(f, CHAIN_CHECKPOINTS);
 	print_message("    seed %u; %s over %lld + %lld bytes\n", seed,
-		      all ? "every byte" : "sampled bytes", (long long)chain_size,
-		      (long long)ckpt_size);
-	missed = flip_range(f, CHAIN_FILE, chain_size, all, samples, seed);
-	missed += flip_range(f, CHAIN_CHECKPOINTS, ckpt_size, all, samples / 10, seed + 1);
-	assert_int_equal(missed, 0);
+		      all ? "every byte" : "sampled bytes", (long long)size[0],
+		      (long long)size[1]);
+	if (all) {
+		flip_all(f, size, seed);
+		return;
+	}
+	assert_int_equal(chain_verify_points(f->audit, &o, &points, &r), VERIFY_OK);
+	fl.audit = f->audit;
+	fl.points = points;
+	srandom(seed);
+	flip_sampled(&fl, CHAIN_FILE, size[0], samples);
+	fl.points = NULL;
+	fl.compare = false;
+	flip_sampled(&fl, CHAIN_CHECKPOINTS, size[1], samples / 10);
+	chain_verify_points_free(points);
+	assert_int_equal(fl.missed, 0);
+}
+
+/* Resumed in a closed segment or the active one: the verdict from the start. */
+static void test_flip_resumed_segments(void **state)
+{
+	struct fixture *f = *state;
+	struct log_shape s = { .records = 400, .checkpoint_records = 50, .segment_bytes = 4096 };
+	struct verify_opts o = { .key = f->key, .threads = 1 };
+	struct flipper fl = { .audit = f->audit, .key = f->key, .compare = true };
+	struct verify_points *points;
+	struct verify_result r;
+	char name[64];
+
+	log_write(f, &s);
+	assert_int_equal(chain_verify_points(f->audit, &o, &points, &r), VERIFY_OK);
+	assert_true(r.segments > 2);
+	fl.points = points;
+	srandom((unsigned)getpid());
+	snprintf(name, sizeof(name), CHAIN_SEGMENT_FMT, (uint64_t)0);
+	flip_sampled(&fl, name, size_of(f, name), 200);
+	flip_sampled(&fl, CHAIN_FILE, size_of(f, CHAIN_FILE), 200);
+	chain_verify_points_free(points);
+	assert_int_equal(fl.flipped, 400);
+	assert_int_equal(fl.missed, 0);
 }
 
 /* ---- tampering -------------------------------------------------------------- */
@@ -669,6 +845,26 @@ static void mut_forge_checkpoint(struct fixture *f, struct logdir *l)
 	nl[2] = nl[2] == '9' ? '8' : (char)(nl[2] + 1);
 }
 
+/*
+ * The first checkpoint's signature spelt another way: its last digit
+ * before '=' has unused low bits, set here, so it decodes to the same
+ * bytes. Only the canonical spelling counts as the signature.
+ */
+static void mut_signature_spelling(struct fixture *f, struct logdir *l)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *pad = strstr(l->ckpt, "=\\n\"}");
+	const char *d;
+
+	(void)f;
+	assert_non_null(pad);
+	d = strchr(digits, pad[-1]);
+	assert_non_null(d);
+	assert_int_equal((d - digits) & 3, 0);
+	pad[-1] = d[1];
+}
+
 /* A checkpoint signed by another key under the log's key name. */
 static void mut_checkpoint_other_key(struct fixture *f, struct logdir *l)
 {
@@ -727,6 +923,8 @@ static const struct tamper_row tamper_rows[] = {
 	  KIND_DELETED },
 	{ "forged checkpoint", mut_forge_checkpoint, false, VERIFY_TAMPERED, KIND_FORGED },
 	{ "checkpoint of another key", mut_checkpoint_other_key, false, VERIFY_TAMPERED,
+	  KIND_FORGED },
+	{ "signature spelt another way", mut_signature_spelling, false, VERIFY_TAMPERED,
 	  KIND_FORGED },
 	{ "wrong public key", mut_none, true, VERIFY_TAMPERED, KIND_WRONG_KEY },
 	{ "torn tail", mut_torn, false, VERIFY_TORN, KIND_TORN },
@@ -874,6 +1072,7 @@ int main(void)
 		T(test_tamper_rows),
 		T(test_truncate_every_boundary),
 		T(test_flip_bytes),
+		T(test_flip_resumed_segments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

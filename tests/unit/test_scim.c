@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/idp.h"
 #include "policy/scim.h"
@@ -412,6 +413,38 @@ static void test_agent_names(void **st)
 	}
 }
 
+/* A state saved is the state loaded back, a large one too, and nothing
+ * is left beside it. */
+static void test_state_roundtrip(void **st)
+{
+	char dir[] = "/tmp/pinfold-scim-XXXXXX", path[64], tmp[80];
+	json_t *state = json_object(), *users = json_object(), *back = NULL;
+	struct diag d = { 0 };
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	for (int i = 0; i < 5000; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "u%05d", i);
+		json_object_set_new(users, id, json_pack("{s:s,s:s,s:b}", "id", id, "userName",
+							  "Ünïcode \"quoted\"\n", "active", i % 2));
+	}
+	json_object_set_new(state, "users", users);
+	json_object_set_new(state, "sync", json_integer(7));
+	assert_int_equal(idp_state_save(path, state, &d), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(idp_state_load(path, &back, &d), 0);
+	assert_true(json_equal(state, back));
+	json_decref(state);
+	json_decref(back);
+	diag_free(&d);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_bad_apply),
 		cmocka_unit_test(test_fixture_files_bad),
 		cmocka_unit_test(test_agent_names),
+		cmocka_unit_test(test_state_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
