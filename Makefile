@@ -119,10 +119,11 @@ UNIT_EXTRA_test_control_request := tests/fuzz/fuzz_control.c
 $(BUILD)/tests/test_control_request $(BUILD)/asan/tests/test_control_request: \
 	tests/fuzz/fuzz_control.c
 
-# The seccomp program reader that pam_pinfold.so shares with pinfoldd.
-UNIT_EXTRA_test_sandbox_filter := daemon/sandbox_apply.c
+# The seccomp program reader that pam_pinfold.so shares with pinfoldd, and
+# the filter pinfoldd builds.
+UNIT_EXTRA_test_sandbox_filter := daemon/sandbox_apply.c daemon/sandbox.c daemon/log.c
 $(BUILD)/tests/test_sandbox_filter $(BUILD)/asan/tests/test_sandbox_filter: \
-	daemon/sandbox_apply.c
+	daemon/sandbox_apply.c daemon/sandbox.c daemon/log.c
 
 # libFuzzer on the control request parser, for FUZZ_SECONDS (default 60),
 # from a copy of the corpus so that tests/fuzz/control stays as committed.

@@ -77,6 +77,11 @@ json_t *pam_verb_open(struct daemon *d, const struct admin_req *q)
 	if (!pw)
 		return reply_err("service account '%s' of agent '%s' has no passwd entry", user,
 				 a->name);
+	/* The policy refuses a root unix_user when it is loaded; an account
+	 * given uid 0 since then is refused here. */
+	if (pw->pw_uid == 0)
+		return reply_err("service account '%s' of agent '%s' is uid 0, which keeps "
+				 "every capability", user, a->name);
 	s = session_adopt(d, a, q->who->pid, pw->pw_uid, user, q->reply_fds, err, sizeof(err));
 	if (!s) {
 		record_run_refused(d, a->name, q->who->uid, err);

@@ -223,7 +223,10 @@ bool sandbox_denies_syscall(int nr)
 	for (size_t i = 0; i < sizeof(denied_syscalls) / sizeof(denied_syscalls[0]); i++)
 		if (denied_syscalls[i] == nr)
 			return true;
-	return nr == SCMP_SYS(clone);
+	/* clone with a namespace flag; socket of a raw kind, whose EPERM in
+	 * a session comes only from the filter, which runs before the
+	 * kernel's own capability check. */
+	return nr == SCMP_SYS(clone) || nr == SCMP_SYS(socket);
 }
 
 static const uint64_t clone_ns_flags[] = {
@@ -248,6 +251,32 @@ static int deny_socket_families(scmp_filter_ctx ctx, int nr)
 	for (size_t i = 0; !r && i < sizeof(single) / sizeof(single[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, 1,
 				     SCMP_A0(SCMP_CMP_EQ, single[i]));
+	return r;
+}
+
+/*
+ * Raw IPv4 and IPv6 sockets, and the old SOCK_PACKET kind, build their own
+ * headers and leave by no connect or sendmsg hook the cgroup programs see,
+ * so the network grants would not hold for them. A session whose account
+ * keeps CAP_NET_RAW could otherwise send anywhere: EPERM, the kernel's own
+ * answer without the capability. The type argument also carries
+ * SOCK_NONBLOCK and SOCK_CLOEXEC, so only its low bits are compared.
+ * AF_PACKET is refused with the other families above.
+ */
+#define SOCK_TYPE_BITS 0xf
+
+static int deny_raw_sockets(scmp_filter_ctx ctx)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	static const int types[] = { SOCK_RAW, SOCK_PACKET };
+	int r = 0;
+
+	for (size_t i = 0; !r && i < sizeof(families) / sizeof(families[0]); i++)
+		for (size_t j = 0; !r && j < sizeof(types) / sizeof(types[0]); j++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
+					     SCMP_A0(SCMP_CMP_EQ, families[i]),
+					     SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_BITS,
+						     types[j]));
 	return r;
 }
 
@@ -310,6 +339,8 @@ static int seccomp_build(scmp_filter_ctx *out, unsigned approve)
 		r = deny_socket_families(ctx, SCMP_SYS(socket));
 	if (!r)
 		r = deny_socket_families(ctx, SCMP_SYS(socketpair));
+	if (!r)
+		r = deny_raw_sockets(ctx);
 	/* One rule per namespace flag: rules on one syscall are or-ed. */
 	for (size_t i = 0; !r && i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

@@ -240,10 +240,12 @@ static void key_owner(struct loader *l, const struct key_def *k, const char *val
 }
 
 /* The service account is named, not numbered: PAM hands the module a user
- * name. It need not exist yet when the policy is loaded. */
+ * name. It need not exist yet when the policy is loaded; one that does must
+ * not be uid 0, which keeps every capability whatever the session drops. */
 static void key_unix_user(struct loader *l, const struct key_def *k, const char *value)
 {
 	size_t i, n = strlen(value);
+	struct passwd *pw;
 
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)value[i]) && !strchr("._-", value[i]))
@@ -253,7 +255,15 @@ static void key_unix_user(struct loader *l, const struct key_def *k, const char 
 			   "'.', '_' or '-'", k->name, value);
 		return;
 	}
+	pw = getpwnam(value);
+	if (pw && pw->pw_uid == 0) {
+		load_error(l, l->line, "bad %s '%s': uid 0 keeps every capability, so its "
+			   "sessions could not be restricted; name an unprivileged account",
+			   k->name, value);
+		return;
+	}
 	l->agent->unix_user = load_strdup(l, value);
+	l->agent->unix_user_line = l->line;
 }
 
 static void key_home(struct loader *l, const struct key_def *k,

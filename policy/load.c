@@ -450,6 +450,28 @@ static void check_net_tables(struct loader *l)
 	}
 }
 
+/* A login is tagged for the one agent whose unix_user it is: two agents
+ * naming one account would leave which session it lands in, and whether
+ * disabling one stops it, to the order of the files. */
+static void check_unix_users(struct loader *l)
+{
+	for (size_t i = 0; i < l->p->nagents; i++) {
+		const struct agent *a = &l->p->agents[i];
+
+		for (size_t j = 0; a->unix_user && j < i; j++) {
+			const struct agent *b = &l->p->agents[j];
+
+			if (!b->unix_user || strcmp(a->unix_user, b->unix_user))
+				continue;
+			diag_add(l->d, "%s:%d: unix_user '%s' is also named by agent '%s' (%s:%d): "
+				 "an account belongs to one agent", a->file, a->unix_user_line,
+				 a->unix_user, b->name, b->file, b->unix_user_line);
+			l->nerr++;
+			break;
+		}
+	}
+}
+
 int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 {
 	struct loader l = { .d = d };
@@ -472,6 +494,8 @@ int policy_load(const char *config_dir, struct policy **out, struct diag *d)
 	 * a condition on one no agent declares is reported with the rest. */
 	if (!l.oom)
 		l.nerr += cond_check_attrs(l.p, d);
+	if (!l.oom)
+		check_unix_users(&l);
 	if (!l.nerr && !l.oom)
 		l.nerr += roles_resolve(l.p, d);
 	if (!l.nerr && !l.oom)

@@ -215,6 +215,7 @@ struct agent {
 	char *workspace;	/* NULL: <state>/workspaces/NAME */
 	char *owner;		/* who answers for it; NULL: nobody named */
 	char *unix_user;	/* service account PAM sessions are tagged for */
+	int unix_user_line;
 	bool has_expires;
 	int64_t expires;	/* when has_expires: seconds since the epoch */
 	char **roles;		/* names as listed in "roles =" */

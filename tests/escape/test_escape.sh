@@ -220,6 +220,28 @@ print(sorted(k for k in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_API_KEY", 
 	assert_eq "['LANG', 'TERM'] xterm-test True" "$out" "the agent's environment"
 }
 
+# Raw IPv4/IPv6 sockets pass no cgroup connect or sendmsg hook. The agent's
+# account lacks CAP_NET_RAW, but the filter runs before that check, so the
+# refusal is the filter's and is chained as one (tests/unit/
+# test_sandbox_filter.c shows the filter refuses them to root too).
+row_raw_sockets() {
+	local out
+	out=$(agent "$PY" -c '
+import socket
+for fam, typ in ((socket.AF_INET, socket.SOCK_RAW), (socket.AF_INET6, socket.SOCK_RAW | socket.SOCK_NONBLOCK),
+                 (socket.AF_INET, socket.SOCK_DGRAM)):
+    try:
+        socket.socket(fam, typ, socket.IPPROTO_UDP).close()
+        print(fam, "ok")
+    except OSError as e:
+        print(fam, e.errno)') || fail "python3 failed: '$out'"
+	assert_eq "2 1
+10 1
+2 ok" "$out" "raw and datagram sockets (1 is EPERM)"
+	chain_has "$STATE" '(r["type"] == "decision" and r["action"] == "syscall" and
+		r["object"] == "socket" and r["outcome"] == "EPERM" and r["rule"] == "seccomp")'
+}
+
 # The enforcer itself and the kernel's attack surface: ptrace of pinfoldd,
 # bpf(), a user namespace, mount. Each is refused with EPERM, and each
 # attempt is chained with the rule that refused it.
@@ -531,6 +553,7 @@ row symlink-write row_symlink_write
 row memfd-exec row_memfd_exec
 row loader-exec row_loader_exec
 row socket-families row_socket_families
+row raw-sockets row_raw_sockets
 row environment row_environment
 row escape-syscalls row_escape_syscalls
 row unix-socket row_unix_socket

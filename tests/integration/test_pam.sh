@@ -222,6 +222,49 @@ r['error'].startswith('no answer from the login process')"
 }
 row silent-login silent_login
 
+# A second agent naming the same account, or an agent naming root, is a
+# policy the reload refuses whole: svc's logins still land in svc's session.
+check_reload_refused() { # FILE LINE UNIX_USER MESSAGE
+	local rc=0
+	printf '[agent]\nunix_user = %s\n' "$3" >"$CONF/agents.d/$1"
+	pf reload >"$TEST_TMP/out" 2>&1 || rc=$?
+	rm -f "$CONF/agents.d/$1"
+	assert_ne 0 "$rc" "status of a reload with agents.d/$1"
+	assert_contains "$TEST_TMP/out" "the policy in force stays"
+	assert_contains "$STATE/pinfoldd.log" "agents\.d/$1:$2: $4"
+	check_login svc cgroup /pinfold/svc/
+}
+table check_reload_refused <<TAB
+twice  zz.ini  2  $SVC  unix_user.'$SVC'.is.also.named.by.agent.'svc'..agents\.d/svc\.ini:2.
+root   root.ini  2  root  bad.unix_user.'root':.uid.0.keeps.every.capability
+TAB
+
+# An account that became uid 0 after the policy named it is refused when
+# its login opens a session (pam_syslog names why), and the command does
+# not run.
+LATE=pflate$$
+on_exit "userdel -f '$LATE' 2>/dev/null"
+root_since_load() {
+	local late=$LATE rc=0
+	printf '[agent]\nunix_user = %s\n[exec]\n' "$late" >"$CONF/agents.d/late.ini"
+	probe_exec_grants >>"$CONF/agents.d/late.ini"
+	pf reload >/dev/null
+	useradd --non-unique --uid 0 --gid 0 --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin "$late"
+	login "$late" "$PROBE" write "$TEST_TMP/late-ran" >/dev/null 2>"$TEST_TMP/err" || rc=$?
+	# Every uid 0 process is the account's to userdel: -f, which removes
+	# nothing else here (no home, no group of its name).
+	userdel -f "$late"
+	rm -f "$CONF/agents.d/late.ini"
+	pf reload >/dev/null
+	assert_ne 0 "$rc" "status of a login of uid 0 '$late'"
+	[ ! -e "$TEST_TMP/late-ran" ] || fail "the command of uid 0 '$late' ran"
+	assert_contains "$TEST_TMP/err" "^session: "
+	assert_eq 0 "$(chain_count "$STATE" "r['type'] == 'session-start' and \
+r['agent'] == 'late'")" "sessions of agent 'late'"
+}
+row root-since-load root_since_load
+
 # The agent gains approve grants: the login process's seccomp filter
 # sends execs and connects to pinfoldd, which holds the program and the
 # destination marked approve until an approver decides.
