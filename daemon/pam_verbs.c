@@ -75,14 +75,16 @@ json_t *pam_verb_open(struct daemon *d, const struct admin_req *q)
 		return json_pack("{s:b,s:n}", "ok", 1, "agent");
 	pw = getpwnam(user);
 	if (!pw)
-		return reply_err("service account '%s' of agent '%s' has no passwd entry", user,
-				 a->name);
+		snprintf(err, sizeof(err), "service account '%s' of agent '%s' has no passwd entry",
+			 user, a->name);
 	/* The policy refuses a root unix_user when it is loaded; an account
 	 * given uid 0 since then is refused here. */
-	if (pw->pw_uid == 0)
-		return reply_err("service account '%s' of agent '%s' is uid 0, which keeps "
-				 "every capability", user, a->name);
-	s = session_adopt(d, a, q->who->pid, pw->pw_uid, user, q->reply_fds, err, sizeof(err));
+	else if (pw->pw_uid == 0)
+		snprintf(err, sizeof(err), "service account '%s' of agent '%s' is uid 0, which "
+			 "keeps every capability", user, a->name);
+	s = pw && pw->pw_uid ? session_adopt(d, a, q->who->pid, pw->pw_uid, user, q->reply_fds,
+					     err, sizeof(err))
+			     : NULL;
 	if (!s) {
 		record_run_refused(d, a->name, q->who->uid, err);
 		return reply_err("%s", err);

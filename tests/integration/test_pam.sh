@@ -262,6 +262,8 @@ root_since_load() {
 	assert_contains "$TEST_TMP/err" "^session: "
 	assert_eq 0 "$(chain_count "$STATE" "r['type'] == 'session-start' and \
 r['agent'] == 'late'")" "sessions of agent 'late'"
+	chain_has "$STATE" "r['type'] == 'run-refused' and r['agent'] == 'late' and \
+'uid 0' in r['reason']"
 }
 row root-since-load root_since_load
 
