@@ -134,8 +134,9 @@ static int idp_add_agent(struct policy *p, json_t *e, const char *name, const ch
 	for (size_t i = 0; i < dg.n; i++)
 		log_error("agent '%s' of the identity provider left out: %s", name, dg.msgs[i]);
 	if (rc)
-		json_array_append_new(invalid, json_pack("{s:s,s:s,s:s}", "name", name, "key", key,
-							 "reason", dg.n ? dg.msgs[0] : "not added"));
+		json_array_append_new(invalid,
+				      json_pack("{s:s,s:s,s:s}", "name", name, "key", key, "reason",
+						dg.n ? dg.msgs[0] : "not added"));
 	diag_free(&dg);
 	return rc;
 }
@@ -292,8 +293,9 @@ json_t *idp_sync_buffer(struct daemon *d, const char *buf, size_t len, const cha
 	daemon_reload_idp(d, "identity provider sync", conflicts);
 	lifecycle_check(d);
 	return json_pack("{s:b,s:O,s:O,s:o,s:o,s:O?}", "ok", 1, "sync",
-			 json_object_get(state, "sync"), "complete", json_object_get(state, "complete"),
-			 "changes", changes, "conflicts", conflicts, "invalid", d->idp_invalid);
+			 json_object_get(state, "sync"), "complete",
+			 json_object_get(state, "complete"), "changes", changes, "conflicts",
+			 conflicts, "invalid", d->idp_invalid);
 }
 
 /* The whole of a descriptor, at most SYNC_INPUT_MAX bytes, from its

@@ -183,8 +183,9 @@ static json_t *invalid_json(struct daemon *d, json_t *inv, int64_t now_ns)
 			 json_object_get(inv, "reason"), "source", "kind", "idp", "key", key,
 			 "externalId", json_object_get(e, "externalId"), "id",
 			 json_object_get(e, "id"), "reason", json_object_get(e, "reason"), "owner",
-			 json_object_get(e, "owner"), "roles", roles ? json_incref(roles) : json_array(), "dispatchers",
-			 "sessions", "last_activity", time_or_null(st ? st->active_ns : 0),
+			 json_object_get(e, "owner"), "roles",
+			 roles ? json_incref(roles) : json_array(), "dispatchers", "sessions",
+			 "last_activity", time_or_null(st ? st->active_ns : 0),
 			 "denials_24h", (json_int_t)denials_24h(st, now_ns), "unix_user");
 }
 
@@ -200,7 +201,10 @@ json_t *inventory_verb(struct daemon *d, const struct admin_req *q)
 	for (size_t i = 0; i < d->policy->nagents; i++)
 		json_array_append_new(agents, agent_json(d, &d->policy->agents[i], now, root_gids,
 							 nroot));
-	for (size_t i = 0; i < json_array_size(d->idp_invalid); i++)
-		json_array_append_new(agents, invalid_json(d, json_array_get(d->idp_invalid, i), now));
+	for (size_t i = 0; i < json_array_size(d->idp_invalid); i++) {
+		json_t *inv = json_array_get(d->idp_invalid, i);
+
+		json_array_append_new(agents, invalid_json(d, inv, now));
+	}
 	return json_pack("{s:b,s:o}", "ok", 1, "agents", agents);
 }

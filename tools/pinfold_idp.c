@@ -63,7 +63,8 @@ static void print_changes(json_t *reply)
 		       json_string_value(json_object_get(ch, "file")),
 		       json_string_value(json_object_get(ch, "key")));
 	json_array_foreach(json_object_get(reply, "invalid"), i, ch)
-		printf("  invalid       %-24s %s: %s\n", json_string_value(json_object_get(ch, "name")),
+		printf("  invalid       %-24s %s: %s\n",
+		       json_string_value(json_object_get(ch, "name")),
 		       json_string_value(json_object_get(ch, "key")),
 		       json_string_value(json_object_get(ch, "reason")));
 }

@@ -429,8 +429,9 @@ static void test_state_roundtrip(void **st)
 		char id[16];
 
 		snprintf(id, sizeof(id), "u%05d", i);
-		json_object_set_new(users, id, json_pack("{s:s,s:s,s:b}", "id", id, "userName",
-							  "Ünïcode \"quoted\"\n", "active", i % 2));
+		json_object_set_new(users, id,
+				    json_pack("{s:s,s:s,s:b}", "id", id, "userName",
+					      "Ünïcode \"quoted\"\n", "active", i % 2));
 	}
 	json_object_set_new(state, "users", users);
 	json_object_set_new(state, "sync", json_integer(7));
