@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "daemon/chain.h"
+#include "daemon/chain_internal.h"
 
 #define ED25519_ALG 0x01
 #define SEED_LEN 32
@@ -37,21 +37,6 @@ struct chain_key {
 	uint8_t pub[PUB_LEN];
 	uint32_t id;
 };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 size_t chain_base64_encode(const uint8_t *in, size_t len, char *out)
 {
@@ -148,25 +133,25 @@ static int key_parse(const char *text, size_t len, bool private, struct chain_ke
 
 	p2 = p1 ? memchr(p1 + 1, '+', len - (size_t)(p1 + 1 - text)) : NULL;
 	if (!p1 || !p2 || !name_ok(text, (size_t)(p1 - text)) || p2 - p1 != 9)
-		return fail(why, whylen, -EINVAL, "not a key: expected NAME+KEYID+BASE64");
+		return chain_fail(why, whylen, -EINVAL, "not a key: expected NAME+KEYID+BASE64");
 	memcpy(hex, p1 + 1, 8);
 	hex[8] = 0;
 	id = strtoul(hex, &end, 16);
 	n = chain_base64_decode(p2 + 1, len - (size_t)(p2 + 1 - text), raw, sizeof(raw));
 	if (*end || n != 1 + SEED_LEN || raw[0] != ED25519_ALG) {
 		OPENSSL_cleanse(raw, sizeof(raw));
-		return fail(why, whylen, -EINVAL, "not an Ed25519 key");
+		return chain_fail(why, whylen, -EINVAL, "not an Ed25519 key");
 	}
 	pkey = private ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw + 1, SEED_LEN)
 		       : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw + 1, PUB_LEN);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	*out = pkey ? key_from_pkey(pkey, private, text, (size_t)(p1 - text)) : NULL;
 	if (!*out)
-		return fail(why, whylen, -EINVAL, "OpenSSL refuses the key");
+		return chain_fail(why, whylen, -EINVAL, "OpenSSL refuses the key");
 	if ((*out)->id != id) {
 		chain_key_free(*out);
 		*out = NULL;
-		return fail(why, whylen, -EINVAL, "key id %s does not match the key", hex);
+		return chain_fail(why, whylen, -EINVAL, "key id %s does not match the key", hex);
 	}
 	return 0;
 }
@@ -188,13 +173,13 @@ static int key_read(const char *path, char *buf, size_t *len, char *err, size_t 
 
 	if (fd < 0) {
 		e = errno;
-		return fail(err, errlen, -e, "%s: %s", path,
+		return chain_fail(err, errlen, -e, "%s: %s", path,
 			    e == ELOOP ? "is a symbolic link, refusing it" : strerror(e));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077)) {
 		close(fd);
-		return fail(err, errlen, -EPERM,
+		return chain_fail(err, errlen, -EPERM,
 			    "%s: must be a regular file of uid %u with mode 0600 (mode %04o)", path,
 			    (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
 	}
@@ -202,9 +187,9 @@ static int key_read(const char *path, char *buf, size_t *len, char *err, size_t 
 	e = errno;
 	close(fd);
 	if (n < 0)
-		return fail(err, errlen, -e, "%s: %s", path, strerror(e));
+		return chain_fail(err, errlen, -e, "%s: %s", path, strerror(e));
 	if (n >= KEY_FILE_MAX)
-		return fail(err, errlen, -EFBIG, "%s: longer than a key (%d bytes or more)", path,
+		return chain_fail(err, errlen, -EFBIG, "%s: longer than a key (%d bytes or more)", path,
 			    KEY_FILE_MAX);
 	*len = (size_t)n;
 	return 0;
@@ -221,10 +206,10 @@ int chain_key_load(const char *path, struct chain_key **out, char *err, size_t e
 		return rc;
 	len = strcspn(buf, "\r\n") < len ? strcspn(buf, "\r\n") : len;
 	if (len <= plen || memcmp(buf, PRIVATE_PREFIX, plen))
-		rc = fail(err, errlen, -EINVAL, "%s: not a private key (no '%s')", path,
+		rc = chain_fail(err, errlen, -EINVAL, "%s: not a private key (no '%s')", path,
 			  PRIVATE_PREFIX);
 	else if (key_parse(buf + plen, len - plen, true, out, why, sizeof(why)) < 0)
-		rc = fail(err, errlen, -EINVAL, "%s: %s", path, why);
+		rc = chain_fail(err, errlen, -EINVAL, "%s: %s", path, why);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
 }
@@ -266,7 +251,7 @@ static int key_store(const char *path, const struct chain_key *k, char *err, siz
 	int n = key_text(k, text, sizeof(text)), fd, e = 0;
 
 	if (n < 0)
-		return fail(err, errlen, n, "%s: cannot encode the new key", path);
+		return chain_fail(err, errlen, n, "%s: cannot encode the new key", path);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) < 0)
 		e = errno ? errno : EIO;
@@ -276,7 +261,7 @@ static int key_store(const char *path, const struct chain_key *k, char *err, siz
 	if (e) {
 		if (fd >= 0)
 			unlink(path);
-		return fail(err, errlen, -e, "%s: cannot create: %s", path, strerror(e));
+		return chain_fail(err, errlen, -e, "%s: cannot create: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -289,11 +274,11 @@ int chain_key_load_or_create(const char *path, const char *name, struct chain_ke
 	if (access(path, F_OK) == 0 || errno != ENOENT)
 		return chain_key_load(path, out, err, errlen);
 	if (!name_ok(name, strlen(name)))
-		return fail(err, errlen, -EINVAL, "key name '%s': empty, or has a space or '+'",
+		return chain_fail(err, errlen, -EINVAL, "key name '%s': empty, or has a space or '+'",
 			    name);
 	rc = key_generate(name, out);
 	if (rc < 0)
-		return fail(err, errlen, rc, "%s: OpenSSL cannot make an Ed25519 key", path);
+		return chain_fail(err, errlen, rc, "%s: OpenSSL cannot make an Ed25519 key", path);
 	rc = key_store(path, *out, err, errlen);
 	if (rc < 0) {
 		chain_key_free(*out);

@@ -437,6 +437,21 @@ static void key_when(struct loader *l, const struct key_def *k, const char *valu
 		l->role->cond_line = l->line;
 }
 
+/* A path grant of the set being loaded, at the current line. */
+static struct path_grant *path_grant_add(struct loader *l, const char *path, unsigned access,
+					 uint32_t cond)
+{
+	struct path_grant *pg = set_add_path(l, l->set);
+
+	if (!pg)
+		return NULL;
+	pg->pattern = load_strdup(l, path);
+	pg->access = access;
+	pg->line = l->line;
+	pg->cond = cond;
+	return pg;
+}
+
 static void key_path_grant(struct loader *l, const struct key_def *k,
 			   const char *value)
 {
@@ -450,14 +465,10 @@ static void key_path_grant(struct loader *l, const struct key_def *k,
 		load_error(l, l->line, "%s", why);
 		return;
 	}
-	pg = set_add_path(l, l->set);
+	pg = path_grant_add(l, path, k->access, cond);
 	if (!pg)
 		return;
-	pg->pattern = load_strdup(l, path);
-	pg->access = k->access;
-	pg->line = l->line;
 	pg->deny = k->deny;
-	pg->cond = cond;
 	pg->rule = add_rule(l, k, value);
 }
 
@@ -735,13 +746,9 @@ static void key_approve_exec(struct loader *l, const struct key_def *k, const ch
 		load_error(l, l->line, "%s", why);
 		return;
 	}
-	pg = set_add_path(l, l->set);
+	pg = path_grant_add(l, path, ACC_EXEC, r.cond);
 	if (!pg)
 		return;
-	pg->pattern = load_strdup(l, path);
-	pg->access = ACC_EXEC;
-	pg->line = l->line;
-	pg->cond = r.cond;
 	pg->rule = r.rule = add_rule(l, k, value);
 	r.pattern = load_strdup(l, path);
 	if (!r.pattern || !approve_new(l, &r))
