@@ -189,8 +189,8 @@ static int key_read(const char *path, char *buf, size_t *len, char *err, size_t 
 	if (n < 0)
 		return chain_fail(err, errlen, -e, "%s: %s", path, strerror(e));
 	if (n >= KEY_FILE_MAX)
-		return chain_fail(err, errlen, -EFBIG, "%s: longer than a key (%d bytes or more)", path,
-			    KEY_FILE_MAX);
+		return chain_fail(err, errlen, -EFBIG, "%s: longer than a key (%d bytes or more)",
+				  path, KEY_FILE_MAX);
 	*len = (size_t)n;
 	return 0;
 }
@@ -274,8 +274,8 @@ int chain_key_load_or_create(const char *path, const char *name, struct chain_ke
 	if (access(path, F_OK) == 0 || errno != ENOENT)
 		return chain_key_load(path, out, err, errlen);
 	if (!name_ok(name, strlen(name)))
-		return chain_fail(err, errlen, -EINVAL, "key name '%s': empty, or has a space or '+'",
-			    name);
+		return chain_fail(err, errlen, -EINVAL,
+				  "key name '%s': empty, or has a space or '+'", name);
 	rc = key_generate(name, out);
 	if (rc < 0)
 		return chain_fail(err, errlen, rc, "%s: OpenSSL cannot make an Ed25519 key", path);
